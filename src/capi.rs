@@ -1,0 +1,1 @@
+//! The C API of libbeostat (filled in below).

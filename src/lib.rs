@@ -1,0 +1,13 @@
+//! libbeostat and the Beostat daemons, rebuilt.
+//!
+//! The crate builds two things from one source tree: `libbeostat.so` (the C
+//! read API of `<sys/beostat.h>`, in [`capi`]) and the Rust library the
+//! daemons and commands use. The shared-memory files are the contract between
+//! them: [`shm::ShmWriter`] is the one writer, [`shm::Reader`] the many readers.
+
+pub mod capi;
+pub mod error;
+pub mod shm;
+pub mod types;
+
+pub use error::{Error, Result};
