@@ -19,7 +19,11 @@ pub enum Error {
     /// A shm file exists but is not ours, or is too short to hold its header.
     BadMagic(PathBuf),
     /// A shm file was written by a newer layout than this code understands.
-    NewerLayout { path: PathBuf, found: u32, supported: u32 },
+    NewerLayout {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     /// The file changed shape between two checks; try again.
     Inconsistent(PathBuf),
     /// The node number is outside the cluster or has never reported.
@@ -41,7 +45,10 @@ pub enum Error {
 impl Error {
     /// Wraps an I/O error with what was being done.
     pub fn io(context: impl Into<String>, source: io::Error) -> Self {
-        Error::Io { context: context.into(), source }
+        Error::Io {
+            context: context.into(),
+            source,
+        }
     }
 
     /// The errno value the C API sets for this error.

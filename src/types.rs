@@ -152,7 +152,11 @@ impl beostat_net_dev {
     /// Sets the name, truncating to 15 bytes so a NUL always ends it.
     pub fn set_name(&mut self, name: &[u8]) {
         self.name = [0; BEOSTAT_NET_DEV_NAME_LEN];
-        for (dst, &src) in self.name.iter_mut().zip(name.iter().take(BEOSTAT_NET_DEV_NAME_LEN - 1)) {
+        for (dst, &src) in self
+            .name
+            .iter_mut()
+            .zip(name.iter().take(BEOSTAT_NET_DEV_NAME_LEN - 1))
+        {
             *dst = src as c_char;
         }
     }

@@ -289,7 +289,11 @@ impl Geometry {
     /// (`previous == false`) or previous sample.
     pub fn stat_cpu_offset(&self, cpu: usize, previous: bool) -> usize {
         let base = size_of::<beostat_node_record>();
-        let array = if previous { self.cpu_capacity as usize } else { 0 };
+        let array = if previous {
+            self.cpu_capacity as usize
+        } else {
+            0
+        };
         base + (array + cpu) * size_of::<beostat_stat_cpu>()
     }
 }
@@ -325,7 +329,10 @@ mod tests {
 
     #[test]
     fn master_is_record_zero_and_nodes_follow() {
-        let g = Geometry { node_capacity: 4, cpu_capacity: 2 };
+        let g = Geometry {
+            node_capacity: 4,
+            cpu_capacity: 2,
+        };
         assert_eq!(g.record_offset(-1), Some(HEADER_BYTES));
         assert_eq!(g.record_offset(0), Some(HEADER_BYTES + g.record_size()));
         assert_eq!(g.record_offset(3), Some(HEADER_BYTES + 4 * g.record_size()));
@@ -337,7 +344,10 @@ mod tests {
 
     #[test]
     fn cpu_arrays_fit_inside_the_record_stride() {
-        let g = Geometry { node_capacity: 1, cpu_capacity: 7 };
+        let g = Geometry {
+            node_capacity: 1,
+            cpu_capacity: 7,
+        };
         let end_of_previous = g.stat_cpu_offset(6, true) + size_of::<beostat_stat_cpu>();
         assert!(end_of_previous <= g.record_size());
         assert_eq!(g.record_size() % RECORD_ALIGN, 0);

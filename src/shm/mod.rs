@@ -1,7 +1,17 @@
 //! The shared-memory files: layout, the one writer, the many readers.
 //!
 //! See docs/SHM-LAYOUT.md for the format. `layout` owns the bytes, `seqlock`
-//! the torn-read protection, `guard` the SIGBUS protection, `writer` and
-//! `reader` the two safe APIs built on them.
+//! the torn-read protection, `guard` the SIGBUS protection, `mapping` the
+//! lifetime of a mapped file, and `writer` and `reader` the two safe APIs
+//! built on them.
 
+mod guard;
 pub mod layout;
+mod mapping;
+pub mod reader;
+pub mod seqlock;
+pub mod writer;
+
+pub use layout::{Counter, Geometry};
+pub use reader::{default_dir, NodeData, NodeState, Reader};
+pub use writer::{now_ns, Access, NodeUpdate, ShmWriter, WriterOptions};

@@ -1,0 +1,708 @@
+//! The many readers of the shm files (the C API and the commands use it).
+//!
+//! A [`Reader`] opens the files lazily, keeps them mapped, and answers
+//! queries with seqlock-protected copies: no locks, no system calls in steady
+//! state (a query loads the control header's generation, compares it with
+//! the mapped node file's, and copies). When the writer grows or replaces the
+//! node file, or a file is truncated under us (see `guard`), the next query
+//! maps the files again. Readers never write to the files (except
+//! [`set_last_multicast`], the legacy setter, which needs write permission).
+
+use super::layout::*;
+use super::mapping::{file_len, Mapping};
+use super::seqlock;
+use super::writer::{atomic_u32, atomic_u64};
+use crate::error::{Error, Result};
+use crate::types::{
+    beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time, MAX_NET_DEV,
+};
+use arc_swap::ArcSwapOption;
+use libc::{gid_t, time_t, uid_t};
+use std::fs::{File, OpenOptions};
+use std::io::ErrorKind;
+use std::mem::size_of;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Loads one field of the record at `r` (a `*const beostat_node_record`).
+macro_rules! unsafe_load {
+    ($record:expr, $field:ident) => {
+        // SAFETY: `read_record` hands the closure a pointer to a whole record
+        // inside a live mapping; fields are loaded atomically.
+        unsafe { seqlock::load(&raw const (*$record).$field) }
+    };
+}
+
+/// How many times a query remaps and retries when the files change under it.
+const REMAP_ATTEMPTS: u32 = 8;
+
+/// Whether a node is up, as a reader judges it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    /// Reported within the expiry time.
+    Up,
+    /// Has reported before but not within the expiry time; data is stale.
+    Down,
+}
+
+/// Everything a record holds, copied in one consistent read.
+#[derive(Debug, Clone)]
+pub struct NodeData {
+    /// Node number (-1 is the master).
+    pub node: i32,
+    /// Up or down, judged against the expiry time now.
+    pub state: NodeState,
+    /// When the last report arrived.
+    pub time: node_time,
+    /// Same, in nanoseconds since the Epoch.
+    pub time_ns: u64,
+    /// Host name the node reported (may be empty).
+    pub name: Vec<u8>,
+    /// Number of CPUs.
+    pub cpu_count: i32,
+    /// Clock of CPU 0 in MHz (0 if unknown).
+    pub mhz: f32,
+    /// /proc/loadavg.
+    pub loadavg: beostat_loadavg,
+    /// /proc/meminfo in bytes.
+    pub meminfo: beostat_meminfo,
+    /// Used entries of /proc/net/dev.
+    pub net_dev: Vec<beostat_net_dev>,
+    /// Bytes per second over all interfaces.
+    pub net_rate: u64,
+    /// statfs of the root filesystem.
+    pub statfs: libc::statfs,
+    /// Latest per-CPU counters (empty if no stat sample yet).
+    pub stat_cpu: Vec<beostat_stat_cpu>,
+    /// Previous per-CPU counters.
+    pub stat_cpu_previous: Vec<beostat_stat_cpu>,
+    /// Access rules, if any.
+    pub access: Option<(uid_t, gid_t, u32)>,
+}
+
+impl NodeData {
+    /// Fraction (0.0..=1.0) of CPU `cpu` busy between the last two samples.
+    pub fn cpu_percent(&self, cpu: usize) -> Option<f32> {
+        Some(cpu_usage(
+            self.stat_cpu.get(cpu)?,
+            self.stat_cpu_previous.get(cpu)?,
+        ))
+    }
+}
+
+/// Header facts about the files.
+#[derive(Debug, Clone, Copy)]
+pub struct ControlInfo {
+    /// Layout version of the files.
+    pub layout_version: u32,
+    /// Node file generation.
+    pub generation: u64,
+    /// Writer's pid.
+    pub writer_pid: i32,
+    /// Writer's start time.
+    pub writer_start_time: time_t,
+    /// Last update-request multicast.
+    pub last_multicast: time_t,
+    /// Node capacity and CPUs per node.
+    pub geometry: Geometry,
+    /// One more than the highest node number that reported.
+    pub node_count: u32,
+    /// Seconds after which a silent node is down.
+    pub node_expiry_secs: u32,
+}
+
+/// The files as mapped at one moment.
+#[derive(Debug)]
+struct Snapshot {
+    control: Mapping,
+    nodes: Mapping,
+    geometry: Geometry,
+    generation: u64,
+}
+
+/// A reader of one shm directory. Cheap to query from many threads.
+#[derive(Debug)]
+pub struct Reader {
+    dir: PathBuf,
+    current: ArcSwapOption<Snapshot>,
+}
+
+/// The shm directory: `$BEOSTAT_SHM_DIR` if set and not empty, else /var/shm.
+pub fn default_dir() -> PathBuf {
+    match std::env::var_os(SHM_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => PathBuf::from(DEFAULT_SHM_DIR),
+    }
+}
+
+fn now_secs() -> time_t {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as time_t)
+}
+
+/// CPU usage between two samples; counters that went backwards count as 0.
+pub fn cpu_usage(current: &beostat_stat_cpu, previous: &beostat_stat_cpu) -> f32 {
+    let delta = |now: libc::c_long, then: libc::c_long| now.wrapping_sub(then).max(0) as f64;
+    let busy = delta(current.user, previous.user)
+        + delta(current.system, previous.system)
+        + delta(current.nice, previous.nice);
+    let total = busy + delta(current.idle, previous.idle);
+    if total > 0.0 {
+        (busy / total) as f32
+    } else {
+        0.0
+    }
+}
+
+impl Reader {
+    /// A reader of `dir`. Nothing is opened until the first query.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Reader {
+            dir: dir.into(),
+            current: ArcSwapOption::empty(),
+        }
+    }
+
+    /// A reader of [`default_dir`].
+    pub fn from_env() -> Self {
+        Self::new(default_dir())
+    }
+
+    /// The directory read.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Runs `query` on current mappings, remapping first if the files changed
+    /// and retrying if they changed (or were truncated) during the query.
+    fn with<R>(&self, mut query: impl FnMut(&Snapshot) -> Result<R>) -> Result<R> {
+        let mut last_error = Error::Busy;
+        for _ in 0..REMAP_ATTEMPTS {
+            {
+                let guard = self.current.load();
+                if let Some(snapshot) = guard.as_ref() {
+                    if snapshot.is_current() {
+                        let result = query(snapshot);
+                        if !snapshot.poisoned() {
+                            return result;
+                        }
+                    }
+                }
+            }
+            match Snapshot::open(&self.dir) {
+                Ok(fresh) => self.current.store(Some(Arc::new(fresh))),
+                Err(e @ Error::Inconsistent(_)) => last_error = e,
+                Err(e) => {
+                    self.current.store(None);
+                    return Err(e);
+                }
+            }
+        }
+        Err(last_error)
+    }
+
+    /// Header facts (capacities, writer, generation).
+    pub fn control(&self) -> Result<ControlInfo> {
+        self.with(|s| Ok(s.control_info()))
+    }
+
+    /// One more than the highest node number that has reported.
+    pub fn node_count(&self) -> Result<i32> {
+        self.with(|s| Ok(s.control_info().node_count as i32))
+    }
+
+    /// When recvstats last asked the nodes for an update.
+    pub fn last_multicast(&self) -> Result<time_t> {
+        self.with(|s| Ok(s.control_info().last_multicast))
+    }
+
+    /// The daemon counters, indexed by [`Counter`].
+    pub fn counters(&self) -> Result<[u64; COUNTER_SLOTS]> {
+        self.with(|s| {
+            let c = s.control_ptr();
+            let mut out = [0u64; COUNTER_SLOTS];
+            for (i, value) in out.iter_mut().enumerate() {
+                // SAFETY: the control mapping covers the header; counters are
+                // only ever accessed atomically.
+                *value = unsafe { atomic_u64(&raw mut (*c).counters[i]).load(Ordering::Relaxed) };
+            }
+            Ok(out)
+        })
+    }
+
+    /// Up or down.
+    pub fn state(&self, node: i32) -> Result<NodeState> {
+        self.with(|s| {
+            s.read_record(node, |r| unsafe_load!(r, time))
+                .map(|t| s.judge(t.time))
+        })
+    }
+
+    /// /proc/loadavg of `node`.
+    pub fn loadavg(&self, node: i32) -> Result<beostat_loadavg> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, loadavg)))
+    }
+
+    /// /proc/meminfo of `node`, in bytes.
+    pub fn meminfo(&self, node: i32) -> Result<beostat_meminfo> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, meminfo)))
+    }
+
+    /// The whole net_dev table of `node` (unused entries zeroed).
+    pub fn net_dev(&self, node: i32) -> Result<[beostat_net_dev; MAX_NET_DEV]> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, net_dev)))
+    }
+
+    /// Bytes per second summed over the node's interfaces.
+    pub fn net_rate(&self, node: i32) -> Result<u64> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, net_rate)))
+    }
+
+    /// When the node's last report arrived.
+    pub fn time(&self, node: i32) -> Result<node_time> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, time)))
+    }
+
+    /// Clock of CPU 0 in MHz.
+    pub fn mhz(&self, node: i32) -> Result<f32> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, mhz)))
+    }
+
+    /// Number of CPUs of `node`.
+    pub fn cpu_count(&self, node: i32) -> Result<i32> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, cpu_count)))
+    }
+
+    /// statfs of the node's root filesystem.
+    pub fn statfs(&self, node: i32) -> Result<libc::statfs> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, statfs)))
+    }
+
+    /// Host name the node reported, without the NUL.
+    pub fn name(&self, node: i32) -> Result<Vec<u8>> {
+        self.with(|s| {
+            s.read_record(node, |r| unsafe_load!(r, name))
+                .map(|n| c_bytes(&n))
+        })
+    }
+
+    /// Latest cumulative counters of one CPU.
+    pub fn stat_cpu(&self, node: i32, cpu: i32) -> Result<beostat_stat_cpu> {
+        self.with(|s| s.read_cpu(node, cpu).map(|(current, _)| current))
+    }
+
+    /// Fraction of CPU `cpu` busy between the last two samples.
+    pub fn cpu_percent(&self, node: i32, cpu: i32) -> Result<f32> {
+        self.with(|s| {
+            s.read_cpu(node, cpu)
+                .map(|(current, previous)| cpu_usage(&current, &previous))
+        })
+    }
+
+    /// Everything about one node, in one consistent copy.
+    pub fn node(&self, node: i32) -> Result<NodeData> {
+        self.with(|s| s.read_node(node))
+    }
+
+    /// Every node that has reported (the master first), in one pass.
+    pub fn nodes(&self) -> Result<Vec<NodeData>> {
+        self.with(|s| {
+            let count = s.control_info().node_count.min(s.geometry.node_capacity) as i32;
+            let mut out = Vec::with_capacity(count as usize + 1);
+            for node in -1..count {
+                match s.read_node(node) {
+                    Ok(data) => out.push(data),
+                    Err(Error::UnknownNode(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// May `uid` (with groups `gids`) use `node`? Up, and the access rules
+    /// (if any) let the user in. Root may use every up node.
+    pub fn is_available(&self, node: i32, uid: uid_t, gids: &[gid_t]) -> Result<bool> {
+        self.with(|s| s.available(node, uid, gids))
+    }
+
+    /// The compute nodes (0 and up) `uid` may use, in increasing order.
+    pub fn available_nodes(&self, uid: uid_t, gids: &[gid_t]) -> Result<Vec<i32>> {
+        self.with(|s| {
+            let count = s.control_info().node_count.min(s.geometry.node_capacity) as i32;
+            let mut out = Vec::new();
+            for node in 0..count {
+                if s.available(node, uid, gids)? {
+                    out.push(node);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// CPUs of `node` busy less than `threshold` (0.0..1.0); 0 if down.
+    pub fn count_idle_cpus_on_node(&self, node: i32, threshold: f32) -> Result<i32> {
+        self.with(|s| s.idle_cpus(node, threshold))
+    }
+
+    /// CPUs busy less than `threshold` on every compute node `uid` may use.
+    pub fn count_idle_cpus(&self, threshold: f32, uid: uid_t, gids: &[gid_t]) -> Result<i32> {
+        self.with(|s| {
+            let count = s.control_info().node_count.min(s.geometry.node_capacity) as i32;
+            let mut total = 0;
+            for node in 0..count {
+                if s.available(node, uid, gids)? {
+                    total += s.idle_cpus(node, threshold)?;
+                }
+            }
+            Ok(total)
+        })
+    }
+}
+
+fn c_bytes(field: &[libc::c_char]) -> Vec<u8> {
+    field
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect()
+}
+
+impl Snapshot {
+    /// Opens and validates both files.
+    fn open(dir: &Path) -> Result<Snapshot> {
+        let control_path = dir.join(CONTROL_FILE_NAME);
+        let control_file = open_read(&control_path)?;
+        if file_len(&control_file, &control_path)? < HEADER_BYTES as u64 {
+            return Err(Error::BadMagic(control_path));
+        }
+        let control = Mapping::read_only(&control_file, HEADER_BYTES, &control_path)?;
+        let c = control.ptr() as *mut beostat_shm_control;
+        // SAFETY: the mapping covers the whole header (length checked above).
+        let (magic, version, generation) = unsafe {
+            (
+                seqlock::load(&raw const (*c).magic),
+                seqlock::load(&raw const (*c).layout_version),
+                atomic_u64(&raw mut (*c).generation).load(Ordering::Acquire),
+            )
+        };
+        check_version(&control_path, magic, CONTROL_MAGIC, version)?;
+
+        let nodes_path = dir.join(NODES_FILE_NAME);
+        let nodes_file = open_read(&nodes_path)?;
+        let len = file_len(&nodes_file, &nodes_path)? as usize;
+        if len < HEADER_BYTES {
+            return Err(Error::BadMagic(nodes_path));
+        }
+        let nodes = Mapping::read_only(&nodes_file, len, &nodes_path)?;
+        // SAFETY: the mapping covers the header; the node file header is
+        // written before the file gets its name and never changes after.
+        let header: beostat_shm_nodes =
+            unsafe { seqlock::load(nodes.ptr() as *const beostat_shm_nodes) };
+        check_version(
+            &nodes_path,
+            header.magic,
+            NODES_MAGIC,
+            header.layout_version,
+        )?;
+        let geometry = Geometry {
+            node_capacity: header.node_capacity,
+            cpu_capacity: header.cpu_capacity,
+        };
+        if header.generation != generation {
+            // The writer is between renaming a new file and publishing it.
+            return Err(Error::Inconsistent(nodes_path));
+        }
+        let sane = header.record_size as usize == geometry.record_size()
+            && header.record_fixed_size as usize == size_of::<beostat_node_record>()
+            && header.records_offset == HEADER_BYTES as u64
+            && header.cpu_capacity <= MAX_CPU_CAPACITY
+            && header.node_capacity <= MAX_NODE_CAPACITY
+            && geometry.file_len() <= len;
+        if !sane || nodes.poisoned() || control.poisoned() {
+            return Err(Error::BadMagic(nodes_path));
+        }
+        Ok(Snapshot {
+            control,
+            nodes,
+            geometry,
+            generation,
+        })
+    }
+
+    fn control_ptr(&self) -> *mut beostat_shm_control {
+        self.control.ptr() as *mut beostat_shm_control
+    }
+
+    /// Still the files the writer publishes?
+    fn is_current(&self) -> bool {
+        let c = self.control_ptr();
+        // SAFETY: the control mapping covers the header; these words are only
+        // accessed atomically. Acquire pairs with the writer's Release of the
+        // generation (capacities before generation).
+        let (generation, flags) = unsafe {
+            (
+                atomic_u64(&raw mut (*c).generation).load(Ordering::Acquire),
+                atomic_u32(&raw mut (*c).flags).load(Ordering::Acquire),
+            )
+        };
+        generation == self.generation && flags & CONTROL_FLAG_RETIRED == 0 && !self.poisoned()
+    }
+
+    fn poisoned(&self) -> bool {
+        self.control.poisoned() || self.nodes.poisoned()
+    }
+
+    fn control_info(&self) -> ControlInfo {
+        let c = self.control_ptr();
+        // SAFETY: the control mapping covers the header; fields the writer
+        // changes are loaded atomically.
+        unsafe {
+            ControlInfo {
+                layout_version: seqlock::load(&raw const (*c).layout_version),
+                generation: self.generation,
+                writer_pid: seqlock::load(&raw const (*c).writer_pid),
+                writer_start_time: seqlock::load(&raw const (*c).writer_start_time),
+                last_multicast: atomic_u64(&raw mut (*c).last_multicast as *mut u64)
+                    .load(Ordering::Acquire) as time_t,
+                geometry: self.geometry,
+                node_count: atomic_u32(&raw mut (*c).node_count).load(Ordering::Acquire),
+                node_expiry_secs: seqlock::load(&raw const (*c).node_expiry_secs),
+            }
+        }
+    }
+
+    fn judge(&self, last_report: time_t) -> NodeState {
+        let expiry = self.control_info().node_expiry_secs as time_t;
+        if now_secs().saturating_sub(last_report) <= expiry {
+            NodeState::Up
+        } else {
+            NodeState::Down
+        }
+    }
+
+    fn record(&self, node: i32) -> Result<*const beostat_node_record> {
+        let offset = self
+            .geometry
+            .record_offset(node)
+            .ok_or(Error::UnknownNode(node))?;
+        self.nodes
+            .at::<beostat_node_record>(offset)
+            .map(|p| p as *const _)
+            .ok_or(Error::UnknownNode(node))
+    }
+
+    /// Copies what `copy` loads from `node`'s record, consistently; a node
+    /// that never reported is unknown.
+    fn read_record<R>(
+        &self,
+        node: i32,
+        mut copy: impl FnMut(*const beostat_node_record) -> R,
+    ) -> Result<R> {
+        let record = self.record(node)?;
+        // SAFETY: record points at a whole record in our live mapping.
+        let (state, value) = unsafe {
+            seqlock::read(&raw const (*record).seq, || {
+                (seqlock::load(&raw const (*record).state), copy(record))
+            })?
+        };
+        if state == NODE_STATE_EMPTY {
+            return Err(Error::UnknownNode(node));
+        }
+        Ok(value)
+    }
+
+    /// Latest and previous counters of one CPU.
+    fn read_cpu(&self, node: i32, cpu: i32) -> Result<(beostat_stat_cpu, beostat_stat_cpu)> {
+        let g = self.geometry;
+        let (count, flags, pair) = self.read_record(node, |r| {
+            let count = unsafe_load!(r, cpu_count);
+            let flags = unsafe_load!(r, flags);
+            let pair = usize::try_from(cpu)
+                .ok()
+                .filter(|&c| c < count.max(0) as usize && c < g.cpu_capacity as usize)
+                .map(|c| {
+                    let base = r as *const u8;
+                    // SAFETY: c < cpu_capacity, so both offsets lie inside this
+                    // record's stride, inside the mapping.
+                    unsafe {
+                        (
+                            seqlock::load(
+                                base.add(g.stat_cpu_offset(c, false)) as *const beostat_stat_cpu
+                            ),
+                            seqlock::load(
+                                base.add(g.stat_cpu_offset(c, true)) as *const beostat_stat_cpu
+                            ),
+                        )
+                    }
+                });
+            (count, flags, pair)
+        })?;
+        match pair {
+            Some(pair) if flags & RECORD_FLAG_HAS_STAT != 0 => Ok(pair),
+            _ => {
+                let _ = count;
+                Err(Error::UnknownCpu { node, cpu })
+            }
+        }
+    }
+
+    fn read_node(&self, node: i32) -> Result<NodeData> {
+        let g = self.geometry;
+        let cpus = g.cpu_capacity as usize;
+        let mut stat_cpu = vec![beostat_stat_cpu::default(); cpus];
+        let mut stat_cpu_previous = vec![beostat_stat_cpu::default(); cpus];
+        let fixed = self.read_record(node, |r| {
+            // SAFETY: r points at a whole record inside the live mapping.
+            let fixed: beostat_node_record = unsafe { seqlock::load(r) };
+            let count = (fixed.cpu_count.max(0) as usize).min(cpus);
+            let base = r as *const u8;
+            for c in 0..count {
+                // SAFETY: c < cpu_capacity: inside the record's stride.
+                unsafe {
+                    stat_cpu[c] = seqlock::load(
+                        base.add(g.stat_cpu_offset(c, false)) as *const beostat_stat_cpu
+                    );
+                    stat_cpu_previous[c] = seqlock::load(
+                        base.add(g.stat_cpu_offset(c, true)) as *const beostat_stat_cpu
+                    );
+                }
+            }
+            fixed
+        })?;
+        let count = (fixed.cpu_count.max(0) as usize).min(cpus);
+        let has_stat = fixed.flags & RECORD_FLAG_HAS_STAT != 0;
+        stat_cpu.truncate(if has_stat { count } else { 0 });
+        stat_cpu_previous.truncate(if has_stat { count } else { 0 });
+        let used = (fixed.net_dev_count.max(0) as usize).min(MAX_NET_DEV);
+        Ok(NodeData {
+            node,
+            state: self.judge(fixed.time.time),
+            time: fixed.time,
+            time_ns: fixed.time_ns,
+            name: c_bytes(&fixed.name),
+            cpu_count: fixed.cpu_count,
+            mhz: fixed.mhz,
+            loadavg: fixed.loadavg,
+            meminfo: fixed.meminfo,
+            net_dev: fixed.net_dev[..used].to_vec(),
+            net_rate: fixed.net_rate,
+            statfs: fixed.statfs,
+            stat_cpu,
+            stat_cpu_previous,
+            access: (fixed.flags & RECORD_FLAG_ACCESS_RULES != 0).then_some((
+                fixed.access_uid,
+                fixed.access_gid,
+                fixed.access_mode,
+            )),
+        })
+    }
+
+    fn available(&self, node: i32, uid: uid_t, gids: &[gid_t]) -> Result<bool> {
+        let (time, flags, owner, group, mode) = self.read_record(node, |r| {
+            (
+                unsafe_load!(r, time),
+                unsafe_load!(r, flags),
+                unsafe_load!(r, access_uid),
+                unsafe_load!(r, access_gid),
+                unsafe_load!(r, access_mode),
+            )
+        })?;
+        if self.judge(time.time) != NodeState::Up {
+            return Ok(false);
+        }
+        if flags & RECORD_FLAG_ACCESS_RULES == 0 || uid == 0 {
+            return Ok(true);
+        }
+        // Like a file's execute bits: the owner class decides for the owner,
+        // the group class for members, the other class for everyone else.
+        Ok(if uid == owner {
+            mode & 0o100 != 0
+        } else if gids.contains(&group) {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        })
+    }
+
+    fn idle_cpus(&self, node: i32, threshold: f32) -> Result<i32> {
+        let data = self.read_node(node)?;
+        if data.state != NodeState::Up {
+            return Ok(0);
+        }
+        Ok((0..data.stat_cpu.len())
+            .filter(|&c| data.cpu_percent(c).is_some_and(|u| u < threshold))
+            .count() as i32)
+    }
+}
+
+fn open_read(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::NoFiles(path.to_owned())
+            } else {
+                Error::io(format!("open {}", path.display()), e)
+            }
+        })
+}
+
+fn check_version(path: &Path, magic: u64, expected: u64, version: u32) -> Result<()> {
+    if magic != expected {
+        return Err(Error::BadMagic(path.to_owned()));
+    }
+    if version > LAYOUT_VERSION {
+        return Err(Error::NewerLayout {
+            path: path.to_owned(),
+            found: version,
+            supported: LAYOUT_VERSION,
+        });
+    }
+    if version < LAYOUT_VERSION {
+        return Err(Error::BadMagic(path.to_owned()));
+    }
+    Ok(())
+}
+
+/// Sets the last-multicast time in the control file of `dir` (the legacy
+/// `beostat_set_last_multicast`); needs write permission on the file.
+pub fn set_last_multicast(dir: &Path, when: time_t) -> Result<()> {
+    let path = dir.join(CONTROL_FILE_NAME);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| {
+            if e.kind() == ErrorKind::NotFound {
+                Error::NoFiles(path.clone())
+            } else {
+                Error::io(format!("open {} for writing", path.display()), e)
+            }
+        })?;
+    if file_len(&file, &path)? < HEADER_BYTES as u64 {
+        return Err(Error::BadMagic(path));
+    }
+    let mapping = Mapping::read_write(&file, HEADER_BYTES, &path)?;
+    let c = mapping.ptr() as *mut beostat_shm_control;
+    // SAFETY: the mapping covers the header; the field is accessed atomically.
+    unsafe {
+        check_version(
+            &path,
+            seqlock::load(&raw const (*c).magic),
+            CONTROL_MAGIC,
+            seqlock::load(&raw const (*c).layout_version),
+        )?;
+        atomic_u64(&raw mut (*c).last_multicast as *mut u64).store(when as u64, Ordering::Release);
+    }
+    if mapping.poisoned() {
+        return Err(Error::Inconsistent(path));
+    }
+    Ok(())
+}

@@ -1,0 +1,282 @@
+//! The Rust writer and reader agree: values, growth, resume, errors.
+
+use beostat::shm::layout::{Counter, CONTROL_FILE_NAME, NODES_FILE_NAME};
+use beostat::shm::{now_ns, Access, NodeState, NodeUpdate, Reader, ShmWriter, WriterOptions};
+use beostat::types::*;
+use beostat::Error;
+use std::os::unix::fs::PermissionsExt;
+
+fn options(dir: &std::path::Path) -> WriterOptions {
+    let mut o = WriterOptions::new(dir);
+    o.node_capacity = 2;
+    o.cpu_capacity = 2;
+    o
+}
+
+fn cpu(user: i64, system: i64, nice: i64, idle: i64) -> beostat_stat_cpu {
+    beostat_stat_cpu {
+        user,
+        system,
+        nice,
+        idle,
+    }
+}
+
+#[test]
+fn values_written_are_read_back_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+    let load = beostat_loadavg {
+        load: [0.5, 1.25, 2.0],
+        num_active_procs: 3,
+        total_procs: 400,
+        last_pid: 9999,
+    };
+    let mem = beostat_meminfo {
+        mem: beostat_memusage {
+            used: 3 << 30,
+            free: 1 << 30,
+        },
+        swap: beostat_memusage {
+            used: 0,
+            free: 2 << 30,
+        },
+        shared: 4096,
+        buffers: 8192,
+        cached: 1 << 20,
+    };
+    let mut eth0 = beostat_net_dev::default();
+    eth0.set_name(b"eth0");
+    eth0.recv.bytes = 1000;
+    eth0.trans.bytes = 500;
+    let t0 = now_ns();
+    writer
+        .update(
+            3,
+            &NodeUpdate {
+                time_ns: t0,
+                name: Some(b"n3"),
+                loadavg: Some(load),
+                meminfo: Some(mem),
+                net_dev: Some(&[eth0]),
+                stat_cpu: Some(&[cpu(100, 50, 10, 840), cpu(0, 0, 0, 1000)]),
+                mhz: Some(2400.5),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    eth0.recv.bytes += 3000;
+    writer
+        .update(
+            3,
+            &NodeUpdate {
+                time_ns: t0 + 2_000_000_000,
+                net_dev: Some(&[eth0]),
+                stat_cpu: Some(&[cpu(150, 100, 10, 890), cpu(0, 0, 0, 2000)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+
+    let reader = Reader::new(dir.path());
+    assert_eq!(reader.loadavg(3).unwrap(), load);
+    assert_eq!(reader.meminfo(3).unwrap(), mem);
+    assert_eq!(reader.name(3).unwrap(), b"n3");
+    assert_eq!(reader.mhz(3).unwrap(), 2400.5);
+    assert_eq!(reader.cpu_count(3).unwrap(), 2);
+    // Writer grew from 2 to at least 4 nodes for node 3.
+    assert!(reader.control().unwrap().geometry.node_capacity >= 4);
+    assert_eq!(reader.node_count().unwrap(), 4);
+    // 3000 bytes over 2 seconds.
+    assert_eq!(reader.net_rate(3).unwrap(), 1500);
+    // CPU 0: busy 100 of 150 ticks; CPU 1 idle.
+    assert!((reader.cpu_percent(3, 0).unwrap() - 100.0 / 150.0).abs() < 1e-6);
+    assert_eq!(reader.cpu_percent(3, 1).unwrap(), 0.0);
+    assert_eq!(reader.stat_cpu(3, 0).unwrap(), cpu(150, 100, 10, 890));
+    let devs = reader.net_dev(3).unwrap();
+    assert_eq!(devs[0].name_bytes(), b"eth0");
+    assert_eq!(devs[0].recv.bytes, 4000);
+    assert_eq!(devs[1].name[0], 0);
+    assert_eq!(
+        reader.time(3).unwrap().time as u64,
+        (t0 + 2_000_000_000) / 1_000_000_000
+    );
+    assert_eq!(reader.state(3).unwrap(), NodeState::Up);
+    let all = reader.nodes().unwrap();
+    assert_eq!(all.iter().map(|n| n.node).collect::<Vec<_>>(), vec![3]);
+}
+
+#[test]
+fn unknown_nodes_and_cpus_are_errors_with_the_legacy_errno() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+    writer
+        .update(
+            0,
+            &NodeUpdate {
+                stat_cpu: Some(&[cpu(1, 1, 1, 1)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let reader = Reader::new(dir.path());
+    assert_eq!(
+        reader.loadavg(1).unwrap_err().errno(),
+        libc::ESRCH,
+        "never reported"
+    );
+    assert_eq!(reader.loadavg(-2).unwrap_err().errno(), libc::ESRCH);
+    assert_eq!(reader.loadavg(1 << 30).unwrap_err().errno(), libc::ESRCH);
+    assert_eq!(reader.stat_cpu(0, 1).unwrap_err().errno(), libc::EINVAL);
+    assert_eq!(reader.stat_cpu(0, -1).unwrap_err().errno(), libc::EINVAL);
+    let missing = Reader::new(dir.path().join("nope"));
+    assert!(matches!(missing.loadavg(0), Err(Error::NoFiles(_))));
+}
+
+#[test]
+fn files_are_0644_and_a_second_writer_is_refused_with_the_pid() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = ShmWriter::open(&options(dir.path())).unwrap();
+    for name in [CONTROL_FILE_NAME, NODES_FILE_NAME] {
+        let mode = std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644, "{name}");
+    }
+    // flock is per open file description, so a second open in this process conflicts too.
+    match ShmWriter::open(&options(dir.path())) {
+        Err(Error::WriterRunning { pid: Some(pid), .. }) => {
+            assert_eq!(pid, std::process::id() as i32)
+        }
+        other => panic!("expected WriterRunning, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_restarted_writer_resumes_the_same_files_and_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = beostat_loadavg {
+        load: [1.0, 2.0, 3.0],
+        num_active_procs: 1,
+        total_procs: 2,
+        last_pid: 3,
+    };
+    {
+        let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+        writer
+            .update(
+                1,
+                &NodeUpdate {
+                    loadavg: Some(load),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        writer.add_counter(Counter::DatagramsReceived, 7);
+    }
+    let reader = Reader::new(dir.path());
+    let before = reader.control().unwrap().generation;
+    let writer = ShmWriter::open(&options(dir.path())).unwrap();
+    assert_eq!(
+        writer.generation(),
+        before,
+        "same capacity: the node file is resumed, not replaced"
+    );
+    assert_eq!(reader.loadavg(1).unwrap(), load);
+    assert_eq!(
+        reader.counters().unwrap()[Counter::DatagramsReceived as usize],
+        7
+    );
+}
+
+#[test]
+fn growth_keeps_existing_data_and_readers_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+    writer
+        .update(
+            -1,
+            &NodeUpdate {
+                stat_cpu: Some(&[cpu(1, 2, 3, 4)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let reader = Reader::new(dir.path());
+    let g0 = reader.control().unwrap().generation;
+    let many: Vec<_> = (0..40).map(|i| cpu(i, i, i, i)).collect();
+    writer
+        .update(
+            500,
+            &NodeUpdate {
+                stat_cpu: Some(&many),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let info = reader.control().unwrap();
+    assert_ne!(info.generation, g0);
+    assert!(info.geometry.node_capacity >= 501 && info.geometry.cpu_capacity >= 40);
+    assert_eq!(reader.stat_cpu(-1, 0).unwrap(), cpu(1, 2, 3, 4));
+    assert_eq!(reader.stat_cpu(500, 39).unwrap(), cpu(39, 39, 39, 39));
+}
+
+#[test]
+fn nodes_expire_but_keep_their_data_and_access_rules_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(dir.path());
+    o.node_expiry_secs = 10;
+    let mut writer = ShmWriter::open(&o).unwrap();
+    let old = now_ns() - 60_000_000_000;
+    writer
+        .update(
+            0,
+            &NodeUpdate {
+                time_ns: old,
+                mhz: Some(1.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    writer
+        .update(
+            1,
+            &NodeUpdate {
+                mhz: Some(2.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    writer
+        .set_access(
+            1,
+            Some(Access {
+                uid: 1000,
+                gid: 100,
+                mode: 0o110,
+            }),
+        )
+        .unwrap();
+    assert_eq!(writer.expire((now_ns() / 1_000_000_000) as i64), vec![0]);
+    let reader = Reader::new(dir.path());
+    assert_eq!(reader.state(0).unwrap(), NodeState::Down);
+    assert_eq!(
+        reader.mhz(0).unwrap(),
+        1.0,
+        "down nodes keep their last data"
+    );
+    assert!(
+        !reader.is_available(0, 0, &[]).unwrap(),
+        "down nodes are not available, even to root"
+    );
+    assert!(reader.is_available(1, 1000, &[]).unwrap(), "owner");
+    assert!(reader.is_available(1, 2000, &[100]).unwrap(), "group");
+    assert!(!reader.is_available(1, 2000, &[5]).unwrap(), "others");
+    assert!(reader.is_available(1, 0, &[]).unwrap(), "root");
+    assert_eq!(
+        reader.available_nodes(2000, &[5]).unwrap(),
+        Vec::<i32>::new()
+    );
+    assert_eq!(reader.available_nodes(1000, &[]).unwrap(), vec![1]);
+}
