@@ -184,7 +184,7 @@ static inline void typedefs_name_the_structs(meminfo_t *m, struct beostat_meminf
 /* ---- The shared-memory file format: offsets fixed by docs/SHM-LAYOUT.md and
  * pinned in Rust by the const assertions in src/shm/layout.rs. ---- */
 _Static_assert(sizeof(struct beostat_shm_control) == 584, "sizeof(struct beostat_shm_control)");
-_Static_assert(sizeof(struct beostat_shm_control) <= HEADER_BYTES, "control header fits its page");
+_Static_assert(sizeof(struct beostat_shm_control) <= BEOSTAT_SHM_HEADER_BYTES, "control header fits its page");
 _Static_assert(offsetof(struct beostat_shm_control, magic) == 0, "beostat_shm_control.magic");
 _Static_assert(offsetof(struct beostat_shm_control, layout_version) == 8, "beostat_shm_control.layout_version");
 _Static_assert(offsetof(struct beostat_shm_control, header_size) == 12, "beostat_shm_control.header_size");
@@ -200,7 +200,7 @@ _Static_assert(offsetof(struct beostat_shm_control, node_expiry_secs) == 60, "be
 _Static_assert(offsetof(struct beostat_shm_control, record_fixed_size) == 64, "beostat_shm_control.record_fixed_size");
 _Static_assert(offsetof(struct beostat_shm_control, record_size) == 68, "beostat_shm_control.record_size");
 _Static_assert(offsetof(struct beostat_shm_control, counters) == 72, "beostat_shm_control.counters");
-_Static_assert(sizeof(((struct beostat_shm_control *)0)->counters) == 8 * COUNTER_SLOTS, "beostat_shm_control.counters length");
+_Static_assert(sizeof(((struct beostat_shm_control *)0)->counters) == 8 * BEOSTAT_SHM_COUNTER_SLOTS, "beostat_shm_control.counters length");
 
 _Static_assert(sizeof(struct beostat_shm_nodes) == 48, "sizeof(struct beostat_shm_nodes)");
 _Static_assert(offsetof(struct beostat_shm_nodes, magic) == 0, "beostat_shm_nodes.magic");
@@ -234,7 +234,7 @@ _Static_assert(offsetof(struct beostat_node_record, meminfo) == 96, "beostat_nod
 _Static_assert(offsetof(struct beostat_node_record, name) == 152, "beostat_node_record.name");
 _Static_assert(offsetof(struct beostat_node_record, statfs) == 216, "beostat_node_record.statfs");
 _Static_assert(offsetof(struct beostat_node_record, net_dev) == 336, "beostat_node_record.net_dev");
-_Static_assert(sizeof(((struct beostat_node_record *)0)->name) == NODE_NAME_LEN, "beostat_node_record.name length");
+_Static_assert(sizeof(((struct beostat_node_record *)0)->name) == BEOSTAT_NODE_NAME_LEN, "beostat_node_record.name length");
 _Static_assert(sizeof(struct beostat_stat_cpu) == 32, "stat_cpu entries after a record are 32 bytes");
 
 /* ISO C forbids an empty translation unit; give it one symbol. */

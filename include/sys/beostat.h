@@ -19,86 +19,75 @@
 #include <sys/types.h>
 #include <sys/vfs.h>
 #include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ First 8 bytes of the control file: "BEOSTAT" and a NUL, read as a
+ little-endian u64.
+ */
+#define BEOSTAT_SHM_CONTROL_MAGIC 23715728474457410
+
+/*
+ First 8 bytes of the node file: "BEONODES", read as a little-endian u64.
+ */
+#define BEOSTAT_SHM_NODES_MAGIC 6000277185947977026
 
 /*
  Layout version this code writes and reads. Readers refuse a higher one.
  */
-#define LAYOUT_VERSION 1
+#define BEOSTAT_SHM_LAYOUT_VERSION 1
 
 /*
  Bytes reserved for each file header; records start at this offset.
  */
-#define HEADER_BYTES 4096
+#define BEOSTAT_SHM_HEADER_BYTES 4096
 
 /*
  Record stride is rounded up to this many bytes (one cache line).
  */
-#define RECORD_ALIGN 64
+#define BEOSTAT_SHM_RECORD_ALIGN 64
 
 /*
  Number of counter slots in the control header (see [`Counter`]).
  */
-#define COUNTER_SLOTS 64
+#define BEOSTAT_SHM_COUNTER_SLOTS 64
 
 /*
  Length of `beostat_node_record.name`, including the terminating NUL.
  */
-#define NODE_NAME_LEN 64
-
-/*
- Default seconds without a report after which a node counts as down.
- */
-#define DEFAULT_NODE_EXPIRY_SECS 30
-
-/*
- Default node capacity (the ClusterWare `-N` default).
- */
-#define DEFAULT_NODE_CAPACITY 64
-
-/*
- Default CPUs per node the records have room for before the file grows.
- */
-#define DEFAULT_CPU_CAPACITY 64
-
-/*
- Hard ceilings, so a forged datagram cannot make the files absurdly large.
- */
-#define MAX_NODE_CAPACITY (1 << 20)
-
-/*
- See [`MAX_NODE_CAPACITY`].
- */
-#define MAX_CPU_CAPACITY 8192
+#define BEOSTAT_NODE_NAME_LEN 64
 
 /*
  Control-header flag: the writer has replaced this file; reopen by path.
  */
-#define CONTROL_FLAG_RETIRED 1
+#define BEOSTAT_SHM_RETIRED 1
 
 /*
  Record state: the slot has never received data.
  */
-#define NODE_STATE_EMPTY 0
+#define BEOSTAT_NODE_STATE_EMPTY 0
 
 /*
  Record state: the node reported within its expiry time.
  */
-#define NODE_STATE_UP 1
+#define BEOSTAT_NODE_STATE_UP 1
 
 /*
  Record state: the node stopped reporting; its last data stays visible.
  */
-#define NODE_STATE_DOWN 2
+#define BEOSTAT_NODE_STATE_DOWN 2
 
 /*
  Record flag: `access_uid`/`access_gid`/`access_mode` hold rules.
  */
-#define RECORD_FLAG_ACCESS_RULES 1
+#define BEOSTAT_RECORD_ACCESS_RULES 1
 
 /*
  Record flag: the stat_cpu arrays hold a sample (else CPU data is absent).
  */
-#define RECORD_FLAG_HAS_STAT 2
+#define BEOSTAT_RECORD_HAS_STAT 2
 
 /*
  Number of `struct beostat_net_dev` entries kept per node.
@@ -115,40 +104,25 @@
 #define BEOSTAT_NET_DEV_NAME_LEN 16
 
 /*
- Cumulative CPU time of one CPU, in clock ticks (USER_HZ), as in /proc/stat.
-
- Counters only grow (and wrap); `beostat_get_cpu_percent` is their
- derivative over the last two samples.
+ A node's /proc/loadavg.
  */
-struct beostat_stat_cpu {
+struct beostat_loadavg {
   /*
-   Ticks spent in user mode.
+   The 1, 5 and 15 minute load averages.
    */
-  long user;
+  float load[3];
   /*
-   Ticks spent in kernel mode (system, irq and softirq).
+   Runnable scheduling entities (4th field, before the slash).
    */
-  long system;
+  int num_active_procs;
   /*
-   Ticks spent in user mode at low priority.
+   Scheduling entities that exist (4th field, after the slash).
    */
-  long nice;
+  int total_procs;
   /*
-   Ticks spent idle (idle and iowait).
+   Most recently created process id (5th field).
    */
-  long idle;
-};
-
-/*
- When a node's last status update arrived at the master.
-
- Holds only a `time_t`, so callers may pass a plain `time_t *`.
- */
-struct node_time {
-  /*
-   Seconds since the Epoch.
-   */
-  time_t time;
+  int last_pid;
 };
 
 /*
@@ -192,28 +166,6 @@ struct beostat_meminfo {
    Page cache (Cached).
    */
   unsigned long long cached;
-};
-
-/*
- A node's /proc/loadavg.
- */
-struct beostat_loadavg {
-  /*
-   The 1, 5 and 15 minute load averages.
-   */
-  float load[3];
-  /*
-   Runnable scheduling entities (4th field, before the slash).
-   */
-  int num_active_procs;
-  /*
-   Scheduling entities that exist (4th field, after the slash).
-   */
-  int total_procs;
-  /*
-   Most recently created process id (5th field).
-   */
-  int last_pid;
 };
 
 /*
@@ -283,6 +235,43 @@ struct beostat_net_dev {
 };
 
 /*
+ Cumulative CPU time of one CPU, in clock ticks (USER_HZ), as in /proc/stat.
+
+ Counters only grow (and wrap); `beostat_get_cpu_percent` is their
+ derivative over the last two samples.
+ */
+struct beostat_stat_cpu {
+  /*
+   Ticks spent in user mode.
+   */
+  long user;
+  /*
+   Ticks spent in kernel mode (system, irq and softirq).
+   */
+  long system;
+  /*
+   Ticks spent in user mode at low priority.
+   */
+  long nice;
+  /*
+   Ticks spent idle (idle and iowait).
+   */
+  long idle;
+};
+
+/*
+ When a node's last status update arrived at the master.
+
+ Holds only a `time_t`, so callers may pass a plain `time_t *`.
+ */
+struct node_time {
+  /*
+   Seconds since the Epoch.
+   */
+  time_t time;
+};
+
+/*
  The name the manuals' examples use for `struct beostat_meminfo`.
  */
 typedef struct beostat_meminfo meminfo_t;
@@ -302,11 +291,11 @@ typedef struct statfs statfs_p_t;
  */
 struct beostat_shm_control {
   /*
-   [`CONTROL_MAGIC`].
+   [`BEOSTAT_SHM_CONTROL_MAGIC`].
    */
   uint64_t magic;
   /*
-   [`LAYOUT_VERSION`] of the writer.
+   [`BEOSTAT_SHM_LAYOUT_VERSION`] of the writer.
    */
   uint32_t layout_version;
   /*
@@ -323,7 +312,7 @@ struct beostat_shm_control {
    */
   pid_t writer_pid;
   /*
-   [`CONTROL_FLAG_RETIRED`] and future flags.
+   [`BEOSTAT_SHM_RETIRED`] and future flags.
    */
   uint32_t flags;
   /*
@@ -361,7 +350,7 @@ struct beostat_shm_control {
   /*
    Daemon counters, indexed by [`Counter`]. Unused slots stay 0.
    */
-  uint64_t counters[COUNTER_SLOTS];
+  uint64_t counters[BEOSTAT_SHM_COUNTER_SLOTS];
 };
 
 /*
@@ -372,11 +361,11 @@ struct beostat_shm_control {
  */
 struct beostat_shm_nodes {
   /*
-   [`NODES_MAGIC`].
+   [`BEOSTAT_SHM_NODES_MAGIC`].
    */
   uint64_t magic;
   /*
-   [`LAYOUT_VERSION`].
+   [`BEOSTAT_SHM_LAYOUT_VERSION`].
    */
   uint32_t layout_version;
   /*
@@ -454,11 +443,11 @@ struct beostat_node_record {
    */
   int32_t net_dev_count;
   /*
-   Owner of the node, when RECORD_FLAG_ACCESS_RULES is set.
+   Owner of the node, when BEOSTAT_RECORD_ACCESS_RULES is set.
    */
   uid_t access_uid;
   /*
-   Group of the node, when RECORD_FLAG_ACCESS_RULES is set.
+   Group of the node, when BEOSTAT_RECORD_ACCESS_RULES is set.
    */
   gid_t access_gid;
   /*
@@ -484,7 +473,7 @@ struct beostat_node_record {
   /*
    Host name the node reported, NUL-terminated.
    */
-  char name[NODE_NAME_LEN];
+  char name[BEOSTAT_NODE_NAME_LEN];
   /*
    statfs(2) of the node's root filesystem.
    */
@@ -497,4 +486,157 @@ struct beostat_node_record {
 
 
 
+/*
+ Counts the CPUs, over the whole cluster, that the calling user may use
+ and whose use over the last interval is below `threshold` (a fraction:
+ 0.5 is 50%; pass 9999.0 to count every CPU the caller may use).
+
+ Compute nodes (0 and up) that are up and whose access rules admit the
+ caller count; the master (node -1) does not. Returns the count, or -1
+ with errno set (ENOENT: no shm files).
+ */
+int beostat_count_idle_cpus(float threshold);
+
+/*
+ Counts the CPUs of `node` whose use over the last interval is below
+ `cpu_idle_threshold` (a fraction, 0.0 to 1.0). A node that is down has
+ no idle CPUs (returns 0). Returns -1 with errno ESRCH for an unknown node.
+ */
+int beostat_count_idle_cpus_on_node(int node, float cpu_idle_threshold);
+
+/*
+ Fraction (0.0 to 1.0) of the time CPU `cpu` of `node` was busy between
+ the node's last two reports. Returns -1.0 with errno set on error
+ (ESRCH unknown node, EINVAL unknown CPU).
+ */
+float beostat_get_cpu_percent(int node, int cpu);
+
+/*
+ When recvstats last multicast a request for updates to the nodes, or
+ (time_t)-1 with errno set on error.
+ */
+time_t beostat_get_last_multicast(void);
+
+/*
+ Records `last` as the time of the last update request. Needs write
+ permission on the shm files (normally only recvstats has it). Returns 0,
+ or -1 with errno set (EACCES, ENOENT).
+ */
+int beostat_set_last_multicast(time_t last);
+
+/*
+ Copies the /proc/loadavg of `node` (-1 is the master) into `*loadavg`.
+ Returns 0, or -1 with errno set (EFAULT NULL pointer, ESRCH unknown node).
+ */
+int beostat_get_loadavg(int node, struct beostat_loadavg *loadavg);
+
+/*
+ Copies the memory use of `node` into `*meminfo`. All values are in
+ bytes. Returns 0, or -1 with errno set.
+ */
+int beostat_get_meminfo(int node, struct beostat_meminfo *meminfo);
+
+/*
+ Stores the clock of CPU 0 of `node`, in MHz, in `*MHz` (0.0 when the
+ node's architecture does not report it). Returns 0, or -1 with errno set.
+ */
+int beostat_get_MHz(int node, float *MHz);
+
+/*
+ Fills `devs[0 .. min(MAX_NET_DEV, size)-1]` with the network interfaces
+ of `node` in /proc/net/dev order; entries past the node's interfaces
+ (up to `size`) are zeroed, so callers stop at the first `name[0] == 0`.
+ Returns 0, or -1 with errno set (EFAULT `devs` NULL with `size` > 0,
+ EINVAL negative `size`).
+ */
+int beostat_get_net_dev(int node, struct beostat_net_dev *devs, int size);
+
+/*
+ Bytes per second sent and received by `node` over all its interfaces,
+ between its last two reports. Returns (unsigned long)-1 with errno set
+ on error.
+ */
+unsigned long beostat_get_net_rate(int node);
+
+/*
+ Copies the cumulative counters (clock ticks) of CPU `cpu` of `node` into
+ `*stat_cpu`. Returns 0, or -1 with errno set (EINVAL unknown CPU).
+ */
+int beostat_get_stat_cpu(int node, int cpu, struct beostat_stat_cpu *stat_cpu);
+
+/*
+ Copies statfs(2) of the root filesystem of `node` into `*statfs`.
+ Returns 0, or -1 with errno set.
+ */
+int beostat_get_statfs_p(int node, struct statfs *statfs);
+
+/*
+ May user `uid`, member of the `gid_size` groups in `gid_list`, use
+ `node`? Returns 1 if the node is up and its access rules admit the user
+ (with no rules every user may use every up node; root always may),
+ 0 if not, -1 with errno set on error.
+ */
+int beostat_is_node_available(int node, uid_t uid, gid_t *gid_list, int gid_size);
+
+/*
+ [Reconstructed prototype; the original page is lost.] Stores in `*name`
+ a newly malloc()ed, NUL-terminated copy of the host name `node`
+ reported; release it with free(). Returns 0, or -1 with errno set.
+ */
+int beostat_get_name(int node, char **name);
+
+/*
+ [Reconstructed prototype.] Stores the size (`*max`) and used space
+ (`*curr`) of the root filesystem of `node`, in MiB (1048576 bytes),
+ clamped to INT_MAX. Returns 0, or -1 with errno set.
+ */
+int beostat_get_disk_usage(int node, int *max, int *curr);
+
+/*
+ [Reconstructed prototype.] Stores in `*node_list` a newly malloc()ed
+ array of the compute nodes user `uid` (member of `gid_list`) may use,
+ in increasing order; release it with free(). Returns the number of
+ entries, or -1 with errno set.
+ */
+int beostat_get_avail_nodes_by_id(int **node_list, uid_t uid, gid_t *gid_list, int gid_size);
+
+/*
+ [Reconstructed prototype.] Number of CPUs of `node`, or -1 with errno set.
+ */
+int beostat_get_cpu_count(int node);
+
+/*
+ [Reconstructed prototype.] One more than the highest node number that
+ has reported (nodes are 0 .. count-1; the master is -1), or -1 with errno set.
+ */
+int beostat_get_node_count(void);
+
 #endif  /* _SYS_BEOSTAT_H */
+
+/*
+ * Stores when the last report of `node` arrived in `*node_time`. Use it to
+ * skip stale data. Returns 0, or -1 with errno set.
+ *
+ * The manuals' own example passes a plain `time_t *` (struct node_time holds
+ * only a time_t), so both pointer types are accepted: with GNU C compilers
+ * through a transparent union (passed exactly like the pointer), with C++
+ * through an overload; other compilers get the documented prototype.
+ */
+#if defined(__GNUC__) && !defined(__cplusplus)
+typedef union {
+  struct node_time *node_time;
+  time_t *time;
+} beostat_node_time_ptr __attribute__((__transparent_union__));
+int beostat_get_time(int node, beostat_node_time_ptr node_time);
+#else
+int beostat_get_time(int node, struct node_time *node_time);
+#endif
+
+#ifdef __cplusplus
+}  /* extern "C" */
+
+static inline int beostat_get_time(int node, time_t *time)
+{
+  return beostat_get_time(node, reinterpret_cast<struct node_time *>(time));
+}
+#endif

@@ -23,21 +23,22 @@ pub const DEFAULT_SHM_DIR: &str = "/var/shm";
 /// Environment variable naming another shm directory.
 pub const SHM_DIR_ENV: &str = "BEOSTAT_SHM_DIR";
 
-/// First 8 bytes of the control file: "BEOSTAT" and a NUL, little-endian u64.
-pub const CONTROL_MAGIC: u64 = u64::from_le_bytes(*b"BEOSTAT\0");
-/// First 8 bytes of the node file: "BEONODES", little-endian u64.
-pub const NODES_MAGIC: u64 = u64::from_le_bytes(*b"BEONODES");
+/// First 8 bytes of the control file: "BEOSTAT" and a NUL, read as a
+/// little-endian u64.
+pub const BEOSTAT_SHM_CONTROL_MAGIC: u64 = 0x0054_4154_534F_4542;
+/// First 8 bytes of the node file: "BEONODES", read as a little-endian u64.
+pub const BEOSTAT_SHM_NODES_MAGIC: u64 = 0x5345_444F_4E4F_4542;
 /// Layout version this code writes and reads. Readers refuse a higher one.
-pub const LAYOUT_VERSION: u32 = 1;
+pub const BEOSTAT_SHM_LAYOUT_VERSION: u32 = 1;
 
 /// Bytes reserved for each file header; records start at this offset.
-pub const HEADER_BYTES: usize = 4096;
+pub const BEOSTAT_SHM_HEADER_BYTES: usize = 4096;
 /// Record stride is rounded up to this many bytes (one cache line).
-pub const RECORD_ALIGN: usize = 64;
+pub const BEOSTAT_SHM_RECORD_ALIGN: usize = 64;
 /// Number of counter slots in the control header (see [`Counter`]).
-pub const COUNTER_SLOTS: usize = 64;
+pub const BEOSTAT_SHM_COUNTER_SLOTS: usize = 64;
 /// Length of `beostat_node_record.name`, including the terminating NUL.
-pub const NODE_NAME_LEN: usize = 64;
+pub const BEOSTAT_NODE_NAME_LEN: usize = 64;
 
 /// Default seconds without a report after which a node counts as down.
 pub const DEFAULT_NODE_EXPIRY_SECS: u32 = 30;
@@ -51,19 +52,19 @@ pub const MAX_NODE_CAPACITY: u32 = 1 << 20;
 pub const MAX_CPU_CAPACITY: u32 = 8192;
 
 /// Control-header flag: the writer has replaced this file; reopen by path.
-pub const CONTROL_FLAG_RETIRED: u32 = 1;
+pub const BEOSTAT_SHM_RETIRED: u32 = 1;
 
 /// Record state: the slot has never received data.
-pub const NODE_STATE_EMPTY: i32 = 0;
+pub const BEOSTAT_NODE_STATE_EMPTY: i32 = 0;
 /// Record state: the node reported within its expiry time.
-pub const NODE_STATE_UP: i32 = 1;
+pub const BEOSTAT_NODE_STATE_UP: i32 = 1;
 /// Record state: the node stopped reporting; its last data stays visible.
-pub const NODE_STATE_DOWN: i32 = 2;
+pub const BEOSTAT_NODE_STATE_DOWN: i32 = 2;
 
 /// Record flag: `access_uid`/`access_gid`/`access_mode` hold rules.
-pub const RECORD_FLAG_ACCESS_RULES: u32 = 1;
+pub const BEOSTAT_RECORD_ACCESS_RULES: u32 = 1;
 /// Record flag: the stat_cpu arrays hold a sample (else CPU data is absent).
-pub const RECORD_FLAG_HAS_STAT: u32 = 2;
+pub const BEOSTAT_RECORD_HAS_STAT: u32 = 2;
 
 /// The control file's header (file `beostat`, offset 0, padded to 4096 bytes).
 ///
@@ -73,9 +74,9 @@ pub const RECORD_FLAG_HAS_STAT: u32 = 2;
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct beostat_shm_control {
-    /// [`CONTROL_MAGIC`].
+    /// [`BEOSTAT_SHM_CONTROL_MAGIC`].
     pub magic: u64,
-    /// [`LAYOUT_VERSION`] of the writer.
+    /// [`BEOSTAT_SHM_LAYOUT_VERSION`] of the writer.
     pub layout_version: u32,
     /// `sizeof(struct beostat_shm_control)`.
     pub header_size: u32,
@@ -84,7 +85,7 @@ pub struct beostat_shm_control {
     pub generation: u64,
     /// Pid of the writer process.
     pub writer_pid: pid_t,
-    /// [`CONTROL_FLAG_RETIRED`] and future flags.
+    /// [`BEOSTAT_SHM_RETIRED`] and future flags.
     pub flags: u32,
     /// When the writer started (seconds since the Epoch).
     pub writer_start_time: time_t,
@@ -103,7 +104,7 @@ pub struct beostat_shm_control {
     /// Bytes from one record to the next in the node file.
     pub record_size: u32,
     /// Daemon counters, indexed by [`Counter`]. Unused slots stay 0.
-    pub counters: [u64; COUNTER_SLOTS],
+    pub counters: [u64; BEOSTAT_SHM_COUNTER_SLOTS],
 }
 
 /// The node file's header (file `beostat.nodes`, offset 0, padded to 4096).
@@ -113,9 +114,9 @@ pub struct beostat_shm_control {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct beostat_shm_nodes {
-    /// [`NODES_MAGIC`].
+    /// [`BEOSTAT_SHM_NODES_MAGIC`].
     pub magic: u64,
-    /// [`LAYOUT_VERSION`].
+    /// [`BEOSTAT_SHM_LAYOUT_VERSION`].
     pub layout_version: u32,
     /// `sizeof(struct beostat_shm_nodes)`.
     pub header_size: u32,
@@ -159,9 +160,9 @@ pub struct beostat_node_record {
     pub mhz: f32,
     /// Used entries at the start of `net_dev`.
     pub net_dev_count: i32,
-    /// Owner of the node, when RECORD_FLAG_ACCESS_RULES is set.
+    /// Owner of the node, when BEOSTAT_RECORD_ACCESS_RULES is set.
     pub access_uid: uid_t,
-    /// Group of the node, when RECORD_FLAG_ACCESS_RULES is set.
+    /// Group of the node, when BEOSTAT_RECORD_ACCESS_RULES is set.
     pub access_gid: gid_t,
     /// BProc-style mode (0100 owner, 0010 group, 0001 others may use it).
     pub access_mode: u32,
@@ -174,7 +175,7 @@ pub struct beostat_node_record {
     /// /proc/meminfo, in bytes.
     pub meminfo: beostat_meminfo,
     /// Host name the node reported, NUL-terminated.
-    pub name: [c_char; NODE_NAME_LEN],
+    pub name: [c_char; BEOSTAT_NODE_NAME_LEN],
     /// statfs(2) of the node's root filesystem.
     pub statfs: libc::statfs,
     /// /proc/net/dev, in the node's order; unused entries are zero.
@@ -266,7 +267,7 @@ impl Geometry {
     pub fn record_size(&self) -> usize {
         let raw = size_of::<beostat_node_record>()
             + 2 * self.cpu_capacity as usize * size_of::<beostat_stat_cpu>();
-        raw.div_ceil(RECORD_ALIGN) * RECORD_ALIGN
+        raw.div_ceil(BEOSTAT_SHM_RECORD_ALIGN) * BEOSTAT_SHM_RECORD_ALIGN
     }
 
     /// Records in the file (nodes plus the master).
@@ -276,13 +277,13 @@ impl Geometry {
 
     /// Total file length.
     pub fn file_len(&self) -> usize {
-        HEADER_BYTES + self.record_count() * self.record_size()
+        BEOSTAT_SHM_HEADER_BYTES + self.record_count() * self.record_size()
     }
 
     /// Offset of the record for `node` (-1 is the master), if it fits.
     pub fn record_offset(&self, node: i32) -> Option<usize> {
         let index = usize::try_from(node.checked_add(1)?).ok()?;
-        (index < self.record_count()).then(|| HEADER_BYTES + index * self.record_size())
+        (index < self.record_count()).then(|| BEOSTAT_SHM_HEADER_BYTES + index * self.record_size())
     }
 
     /// Offset, within a record, of `stat_cpu` number `cpu` of the latest
@@ -303,7 +304,7 @@ impl Geometry {
 // Layout pins. Offsets are part of the published format (docs/SHM-LAYOUT.md).
 const _: () = {
     assert!(size_of::<beostat_shm_control>() == 584);
-    assert!(size_of::<beostat_shm_control>() <= HEADER_BYTES);
+    assert!(size_of::<beostat_shm_control>() <= BEOSTAT_SHM_HEADER_BYTES);
     assert!(offset_of!(beostat_shm_control, generation) == 16);
     assert!(offset_of!(beostat_shm_control, last_multicast) == 40);
     assert!(offset_of!(beostat_shm_control, counters) == 72);
@@ -328,18 +329,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn magics_spell_their_names() {
+        assert_eq!(BEOSTAT_SHM_CONTROL_MAGIC.to_le_bytes(), *b"BEOSTAT\0");
+        assert_eq!(BEOSTAT_SHM_NODES_MAGIC.to_le_bytes(), *b"BEONODES");
+    }
+
+    #[test]
     fn master_is_record_zero_and_nodes_follow() {
         let g = Geometry {
             node_capacity: 4,
             cpu_capacity: 2,
         };
-        assert_eq!(g.record_offset(-1), Some(HEADER_BYTES));
-        assert_eq!(g.record_offset(0), Some(HEADER_BYTES + g.record_size()));
-        assert_eq!(g.record_offset(3), Some(HEADER_BYTES + 4 * g.record_size()));
+        assert_eq!(g.record_offset(-1), Some(BEOSTAT_SHM_HEADER_BYTES));
+        assert_eq!(
+            g.record_offset(0),
+            Some(BEOSTAT_SHM_HEADER_BYTES + g.record_size())
+        );
+        assert_eq!(
+            g.record_offset(3),
+            Some(BEOSTAT_SHM_HEADER_BYTES + 4 * g.record_size())
+        );
         assert_eq!(g.record_offset(4), None);
         assert_eq!(g.record_offset(-2), None);
         assert_eq!(g.record_offset(i32::MAX), None);
-        assert_eq!(g.file_len(), HEADER_BYTES + 5 * g.record_size());
+        assert_eq!(g.file_len(), BEOSTAT_SHM_HEADER_BYTES + 5 * g.record_size());
     }
 
     #[test]
@@ -350,7 +363,7 @@ mod tests {
         };
         let end_of_previous = g.stat_cpu_offset(6, true) + size_of::<beostat_stat_cpu>();
         assert!(end_of_previous <= g.record_size());
-        assert_eq!(g.record_size() % RECORD_ALIGN, 0);
+        assert_eq!(g.record_size() % BEOSTAT_SHM_RECORD_ALIGN, 0);
         assert_eq!(g.stat_cpu_offset(0, true), g.stat_cpu_offset(7, false));
     }
 

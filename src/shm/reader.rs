@@ -221,10 +221,10 @@ impl Reader {
     }
 
     /// The daemon counters, indexed by [`Counter`].
-    pub fn counters(&self) -> Result<[u64; COUNTER_SLOTS]> {
+    pub fn counters(&self) -> Result<[u64; BEOSTAT_SHM_COUNTER_SLOTS]> {
         self.with(|s| {
             let c = s.control_ptr();
-            let mut out = [0u64; COUNTER_SLOTS];
+            let mut out = [0u64; BEOSTAT_SHM_COUNTER_SLOTS];
             for (i, value) in out.iter_mut().enumerate() {
                 // SAFETY: the control mapping covers the header; counters are
                 // only ever accessed atomically.
@@ -377,10 +377,10 @@ impl Snapshot {
     fn open(dir: &Path) -> Result<Snapshot> {
         let control_path = dir.join(CONTROL_FILE_NAME);
         let control_file = open_read(&control_path)?;
-        if file_len(&control_file, &control_path)? < HEADER_BYTES as u64 {
+        if file_len(&control_file, &control_path)? < BEOSTAT_SHM_HEADER_BYTES as u64 {
             return Err(Error::BadMagic(control_path));
         }
-        let control = Mapping::read_only(&control_file, HEADER_BYTES, &control_path)?;
+        let control = Mapping::read_only(&control_file, BEOSTAT_SHM_HEADER_BYTES, &control_path)?;
         let c = control.ptr() as *mut beostat_shm_control;
         // SAFETY: the mapping covers the whole header (length checked above).
         let (magic, version, generation) = unsafe {
@@ -390,12 +390,12 @@ impl Snapshot {
                 atomic_u64(&raw mut (*c).generation).load(Ordering::Acquire),
             )
         };
-        check_version(&control_path, magic, CONTROL_MAGIC, version)?;
+        check_version(&control_path, magic, BEOSTAT_SHM_CONTROL_MAGIC, version)?;
 
         let nodes_path = dir.join(NODES_FILE_NAME);
         let nodes_file = open_read(&nodes_path)?;
         let len = file_len(&nodes_file, &nodes_path)? as usize;
-        if len < HEADER_BYTES {
+        if len < BEOSTAT_SHM_HEADER_BYTES {
             return Err(Error::BadMagic(nodes_path));
         }
         let nodes = Mapping::read_only(&nodes_file, len, &nodes_path)?;
@@ -406,7 +406,7 @@ impl Snapshot {
         check_version(
             &nodes_path,
             header.magic,
-            NODES_MAGIC,
+            BEOSTAT_SHM_NODES_MAGIC,
             header.layout_version,
         )?;
         let geometry = Geometry {
@@ -419,7 +419,7 @@ impl Snapshot {
         }
         let sane = header.record_size as usize == geometry.record_size()
             && header.record_fixed_size as usize == size_of::<beostat_node_record>()
-            && header.records_offset == HEADER_BYTES as u64
+            && header.records_offset == BEOSTAT_SHM_HEADER_BYTES as u64
             && header.cpu_capacity <= MAX_CPU_CAPACITY
             && header.node_capacity <= MAX_NODE_CAPACITY
             && geometry.file_len() <= len;
@@ -450,7 +450,7 @@ impl Snapshot {
                 atomic_u32(&raw mut (*c).flags).load(Ordering::Acquire),
             )
         };
-        generation == self.generation && flags & CONTROL_FLAG_RETIRED == 0 && !self.poisoned()
+        generation == self.generation && flags & BEOSTAT_SHM_RETIRED == 0 && !self.poisoned()
     }
 
     fn poisoned(&self) -> bool {
@@ -510,7 +510,7 @@ impl Snapshot {
                 (seqlock::load(&raw const (*record).state), copy(record))
             })?
         };
-        if state == NODE_STATE_EMPTY {
+        if state == BEOSTAT_NODE_STATE_EMPTY {
             return Err(Error::UnknownNode(node));
         }
         Ok(value)
@@ -543,7 +543,7 @@ impl Snapshot {
             (count, flags, pair)
         })?;
         match pair {
-            Some(pair) if flags & RECORD_FLAG_HAS_STAT != 0 => Ok(pair),
+            Some(pair) if flags & BEOSTAT_RECORD_HAS_STAT != 0 => Ok(pair),
             _ => {
                 let _ = count;
                 Err(Error::UnknownCpu { node, cpu })
@@ -575,7 +575,7 @@ impl Snapshot {
             fixed
         })?;
         let count = (fixed.cpu_count.max(0) as usize).min(cpus);
-        let has_stat = fixed.flags & RECORD_FLAG_HAS_STAT != 0;
+        let has_stat = fixed.flags & BEOSTAT_RECORD_HAS_STAT != 0;
         stat_cpu.truncate(if has_stat { count } else { 0 });
         stat_cpu_previous.truncate(if has_stat { count } else { 0 });
         let used = (fixed.net_dev_count.max(0) as usize).min(MAX_NET_DEV);
@@ -594,7 +594,7 @@ impl Snapshot {
             statfs: fixed.statfs,
             stat_cpu,
             stat_cpu_previous,
-            access: (fixed.flags & RECORD_FLAG_ACCESS_RULES != 0).then_some((
+            access: (fixed.flags & BEOSTAT_RECORD_ACCESS_RULES != 0).then_some((
                 fixed.access_uid,
                 fixed.access_gid,
                 fixed.access_mode,
@@ -615,7 +615,7 @@ impl Snapshot {
         if self.judge(time.time) != NodeState::Up {
             return Ok(false);
         }
-        if flags & RECORD_FLAG_ACCESS_RULES == 0 || uid == 0 {
+        if flags & BEOSTAT_RECORD_ACCESS_RULES == 0 || uid == 0 {
             return Ok(true);
         }
         // Like a file's execute bits: the owner class decides for the owner,
@@ -658,14 +658,14 @@ fn check_version(path: &Path, magic: u64, expected: u64, version: u32) -> Result
     if magic != expected {
         return Err(Error::BadMagic(path.to_owned()));
     }
-    if version > LAYOUT_VERSION {
+    if version > BEOSTAT_SHM_LAYOUT_VERSION {
         return Err(Error::NewerLayout {
             path: path.to_owned(),
             found: version,
-            supported: LAYOUT_VERSION,
+            supported: BEOSTAT_SHM_LAYOUT_VERSION,
         });
     }
-    if version < LAYOUT_VERSION {
+    if version < BEOSTAT_SHM_LAYOUT_VERSION {
         return Err(Error::BadMagic(path.to_owned()));
     }
     Ok(())
@@ -686,17 +686,17 @@ pub fn set_last_multicast(dir: &Path, when: time_t) -> Result<()> {
                 Error::io(format!("open {} for writing", path.display()), e)
             }
         })?;
-    if file_len(&file, &path)? < HEADER_BYTES as u64 {
+    if file_len(&file, &path)? < BEOSTAT_SHM_HEADER_BYTES as u64 {
         return Err(Error::BadMagic(path));
     }
-    let mapping = Mapping::read_write(&file, HEADER_BYTES, &path)?;
+    let mapping = Mapping::read_write(&file, BEOSTAT_SHM_HEADER_BYTES, &path)?;
     let c = mapping.ptr() as *mut beostat_shm_control;
     // SAFETY: the mapping covers the header; the field is accessed atomically.
     unsafe {
         check_version(
             &path,
             seqlock::load(&raw const (*c).magic),
-            CONTROL_MAGIC,
+            BEOSTAT_SHM_CONTROL_MAGIC,
             seqlock::load(&raw const (*c).layout_version),
         )?;
         atomic_u64(&raw mut (*c).last_multicast as *mut u64).store(when as u64, Ordering::Release);

@@ -131,7 +131,7 @@ impl ShmWriter {
         if resumed.is_none() {
             control_file = replace_control(&dir, &control_path)?;
         }
-        let control = Mapping::read_write(&control_file, HEADER_BYTES, &control_path)?;
+        let control = Mapping::read_write(&control_file, BEOSTAT_SHM_HEADER_BYTES, &control_path)?;
         let previous_generation = resumed.map_or(now_ns(), |r| r.0);
 
         let requested = Geometry {
@@ -188,7 +188,7 @@ impl ShmWriter {
             seqlock::store(&raw mut (*c).writer_pid, std::process::id() as i32);
             seqlock::store(&raw mut (*c).writer_start_time, start as time_t);
             seqlock::store(&raw mut (*c).node_expiry_secs, options.node_expiry_secs);
-            atomic_u32(&raw mut (*c).flags).fetch_and(!CONTROL_FLAG_RETIRED, Ordering::Release);
+            atomic_u32(&raw mut (*c).flags).fetch_and(!BEOSTAT_SHM_RETIRED, Ordering::Release);
         }
         writer.publish_geometry();
         if created {
@@ -263,7 +263,7 @@ impl ShmWriter {
             let seq = &raw mut (*record).seq;
             let even = seqlock::begin_write(seq);
             seqlock::store(&raw mut (*record).node, node);
-            seqlock::store(&raw mut (*record).state, NODE_STATE_UP);
+            seqlock::store(&raw mut (*record).state, BEOSTAT_NODE_STATE_UP);
             seqlock::store(
                 &raw mut (*record).time,
                 node_time {
@@ -272,8 +272,11 @@ impl ShmWriter {
             );
             seqlock::store(&raw mut (*record).time_ns, time_ns);
             if let Some(name) = update.name {
-                let mut field = [0 as libc::c_char; NODE_NAME_LEN];
-                for (dst, &src) in field.iter_mut().zip(name.iter().take(NODE_NAME_LEN - 1)) {
+                let mut field = [0 as libc::c_char; BEOSTAT_NODE_NAME_LEN];
+                for (dst, &src) in field
+                    .iter_mut()
+                    .zip(name.iter().take(BEOSTAT_NODE_NAME_LEN - 1))
+                {
                     *dst = src as libc::c_char;
                 }
                 seqlock::store(&raw mut (*record).name, field);
@@ -305,7 +308,7 @@ impl ShmWriter {
                     seqlock::store(current, stat.get(cpu).copied().unwrap_or_default());
                 }
                 let flags = seqlock::load(&raw const (*record).flags);
-                seqlock::store(&raw mut (*record).flags, flags | RECORD_FLAG_HAS_STAT);
+                seqlock::store(&raw mut (*record).flags, flags | BEOSTAT_RECORD_HAS_STAT);
                 if update.cpu_count.is_none() {
                     seqlock::store(&raw mut (*record).cpu_count, stat.len() as i32);
                 }
@@ -356,9 +359,15 @@ impl ShmWriter {
                     seqlock::store(&raw mut (*record).access_uid, a.uid);
                     seqlock::store(&raw mut (*record).access_gid, a.gid);
                     seqlock::store(&raw mut (*record).access_mode, a.mode);
-                    seqlock::store(&raw mut (*record).flags, flags | RECORD_FLAG_ACCESS_RULES);
+                    seqlock::store(
+                        &raw mut (*record).flags,
+                        flags | BEOSTAT_RECORD_ACCESS_RULES,
+                    );
                 }
-                None => seqlock::store(&raw mut (*record).flags, flags & !RECORD_FLAG_ACCESS_RULES),
+                None => seqlock::store(
+                    &raw mut (*record).flags,
+                    flags & !BEOSTAT_RECORD_ACCESS_RULES,
+                ),
             }
             seqlock::end_write(seq, even);
         }
@@ -379,7 +388,7 @@ impl ShmWriter {
             // SAFETY: as in `update`; the writer may read its own fields
             // without the sequence check because no one else writes them.
             unsafe {
-                if seqlock::load(&raw const (*record).state) != NODE_STATE_UP {
+                if seqlock::load(&raw const (*record).state) != BEOSTAT_NODE_STATE_UP {
                     continue;
                 }
                 let time = seqlock::load(&raw const (*record).time).time;
@@ -388,7 +397,7 @@ impl ShmWriter {
                 }
                 let seq = &raw mut (*record).seq;
                 let even = seqlock::begin_write(seq);
-                seqlock::store(&raw mut (*record).state, NODE_STATE_DOWN);
+                seqlock::store(&raw mut (*record).state, BEOSTAT_NODE_STATE_DOWN);
                 seqlock::end_write(seq, even);
             }
             expired.push(node);
@@ -464,7 +473,7 @@ impl ShmWriter {
         if control_lost {
             let path = self.dir.join(CONTROL_FILE_NAME);
             let file = replace_control(&self.dir, &path)?;
-            self.control = Mapping::read_write(&file, HEADER_BYTES, &path)?;
+            self.control = Mapping::read_write(&file, BEOSTAT_SHM_HEADER_BYTES, &path)?;
             self.control_file = file;
         }
         if self.control.poisoned() || self.nodes.poisoned() || control_lost {
@@ -603,10 +612,10 @@ fn read_writer_pid(path: &Path) -> Option<i32> {
 
 /// If `file` holds a control header of our layout, its generation and geometry.
 fn read_control(file: &File, path: &Path) -> Option<(u64, Geometry)> {
-    if file_len(file, path).ok()? < HEADER_BYTES as u64 {
+    if file_len(file, path).ok()? < BEOSTAT_SHM_HEADER_BYTES as u64 {
         return None;
     }
-    let mapping = Mapping::read_only(file, HEADER_BYTES, path).ok()?;
+    let mapping = Mapping::read_only(file, BEOSTAT_SHM_HEADER_BYTES, path).ok()?;
     let c = mapping.ptr() as *const beostat_shm_control;
     // SAFETY: the mapping covers the header (length checked above); we hold
     // the writer lock so nobody else writes it.
@@ -619,7 +628,10 @@ fn read_control(file: &File, path: &Path) -> Option<(u64, Geometry)> {
             seqlock::load(&raw const (*c).cpu_capacity),
         )
     };
-    (magic == CONTROL_MAGIC && version == LAYOUT_VERSION && !mapping.poisoned()).then_some((
+    (magic == BEOSTAT_SHM_CONTROL_MAGIC
+        && version == BEOSTAT_SHM_LAYOUT_VERSION
+        && !mapping.poisoned())
+    .then_some((
         generation,
         Geometry {
             node_capacity: nodes,
@@ -635,12 +647,12 @@ fn replace_control(dir: &Path, path: &Path) -> Result<File> {
     let _ = fs::remove_file(&temporary);
     let file = open_rw(&temporary, true)?;
     lock_exclusive(&file, dir, &temporary)?;
-    file.set_len(HEADER_BYTES as u64)
+    file.set_len(BEOSTAT_SHM_HEADER_BYTES as u64)
         .map_err(|e| Error::io(format!("size {}", temporary.display()), e))?;
-    let mapping = Mapping::read_write(&file, HEADER_BYTES, &temporary)?;
+    let mapping = Mapping::read_write(&file, BEOSTAT_SHM_HEADER_BYTES, &temporary)?;
     let header = beostat_shm_control {
-        magic: CONTROL_MAGIC,
-        layout_version: LAYOUT_VERSION,
+        magic: BEOSTAT_SHM_CONTROL_MAGIC,
+        layout_version: BEOSTAT_SHM_LAYOUT_VERSION,
         header_size: size_of::<beostat_shm_control>() as u32,
         generation: 0,
         writer_pid: std::process::id() as i32,
@@ -653,18 +665,17 @@ fn replace_control(dir: &Path, path: &Path) -> Result<File> {
         node_expiry_secs: DEFAULT_NODE_EXPIRY_SECS,
         record_fixed_size: size_of::<beostat_node_record>() as u32,
         record_size: 0,
-        counters: [0; COUNTER_SLOTS],
+        counters: [0; BEOSTAT_SHM_COUNTER_SLOTS],
     };
-    // SAFETY: the mapping is HEADER_BYTES long and nobody else knows the name yet.
+    // SAFETY: the mapping is BEOSTAT_SHM_HEADER_BYTES long and nobody else knows the name yet.
     unsafe { std::ptr::write(mapping.ptr() as *mut beostat_shm_control, header) };
     if let Ok(old) = OpenOptions::new().read(true).write(true).open(path) {
         if read_control(&old, path).is_some() {
-            if let Ok(old_map) = Mapping::read_write(&old, HEADER_BYTES, path) {
+            if let Ok(old_map) = Mapping::read_write(&old, BEOSTAT_SHM_HEADER_BYTES, path) {
                 let c = old_map.ptr() as *mut beostat_shm_control;
                 // SAFETY: the old header is mapped and of our layout.
                 unsafe {
-                    atomic_u32(&raw mut (*c).flags)
-                        .fetch_or(CONTROL_FLAG_RETIRED, Ordering::Release)
+                    atomic_u32(&raw mut (*c).flags).fetch_or(BEOSTAT_SHM_RETIRED, Ordering::Release)
                 };
             }
         }
@@ -699,17 +710,17 @@ fn build_nodes_file(
         .map_err(|e| Error::io(format!("grow {}", temporary.display()), e))?;
     let mapping = Mapping::read_write(&file, geometry.file_len(), &temporary)?;
     let header = beostat_shm_nodes {
-        magic: NODES_MAGIC,
-        layout_version: LAYOUT_VERSION,
+        magic: BEOSTAT_SHM_NODES_MAGIC,
+        layout_version: BEOSTAT_SHM_LAYOUT_VERSION,
         header_size: size_of::<beostat_shm_nodes>() as u32,
         generation,
         node_capacity: geometry.node_capacity,
         cpu_capacity: geometry.cpu_capacity,
         record_fixed_size: size_of::<beostat_node_record>() as u32,
         record_size: geometry.record_size() as u32,
-        records_offset: HEADER_BYTES as u64,
+        records_offset: BEOSTAT_SHM_HEADER_BYTES as u64,
     };
-    // SAFETY: the new mapping is at least HEADER_BYTES long and only we
+    // SAFETY: the new mapping is at least BEOSTAT_SHM_HEADER_BYTES long and only we
     // know its name until the rename below.
     unsafe { std::ptr::write(mapping.ptr() as *mut beostat_shm_nodes, header) };
     if let Some((old_mapping, old_geometry)) = old {
@@ -732,7 +743,7 @@ fn build_nodes_file(
 fn open_nodes(path: &Path, generation: u64) -> Option<(Mapping, Geometry)> {
     let file = OpenOptions::new().read(true).write(true).open(path).ok()?;
     let len = file_len(&file, path).ok()? as usize;
-    if len < HEADER_BYTES {
+    if len < BEOSTAT_SHM_HEADER_BYTES {
         return None;
     }
     let mapping = Mapping::read_write(&file, len, path).ok()?;
@@ -743,8 +754,8 @@ fn open_nodes(path: &Path, generation: u64) -> Option<(Mapping, Geometry)> {
         node_capacity: header.node_capacity,
         cpu_capacity: header.cpu_capacity,
     };
-    let valid = header.magic == NODES_MAGIC
-        && header.layout_version == LAYOUT_VERSION
+    let valid = header.magic == BEOSTAT_SHM_NODES_MAGIC
+        && header.layout_version == BEOSTAT_SHM_LAYOUT_VERSION
         && header.generation == generation
         && header.record_size as usize == geometry.record_size()
         && header.record_fixed_size as usize == size_of::<beostat_node_record>()
@@ -771,7 +782,7 @@ fn copy_records(old: &Mapping, old_g: Geometry, new: &Mapping, new_g: Geometry) 
         // the only writer) and the new one is not yet visible to anyone.
         unsafe {
             let state = seqlock::load(&raw const (*(source as *const beostat_node_record)).state);
-            if state == NODE_STATE_EMPTY {
+            if state == BEOSTAT_NODE_STATE_EMPTY {
                 continue;
             }
             std::ptr::copy_nonoverlapping(source, target, size_of::<beostat_node_record>());
