@@ -280,3 +280,39 @@ fn nodes_expire_but_keep_their_data_and_access_rules_apply() {
     );
     assert_eq!(reader.available_nodes(1000, &[]).unwrap(), vec![1]);
 }
+
+#[test]
+fn a_reader_whose_file_is_truncated_gets_an_error_not_sigbus_then_fresh_data() {
+    // Regression: the SIGBUS guard is what keeps this process alive.
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+    writer
+        .update(
+            0,
+            &NodeUpdate {
+                mhz: Some(5.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let reader = Reader::new(dir.path());
+    assert_eq!(reader.mhz(0).unwrap(), 5.0);
+    let nodes = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join(NODES_FILE_NAME))
+        .unwrap();
+    nodes.set_len(0).unwrap();
+    let error = reader.mhz(0).unwrap_err();
+    assert_eq!(error.errno(), libc::EPROTO, "{error}");
+    // The writer rebuilds the file on its next update; the reader follows.
+    writer
+        .update(
+            0,
+            &NodeUpdate {
+                mhz: Some(6.0),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(reader.mhz(0).unwrap(), 6.0);
+}

@@ -23,9 +23,8 @@ use std::io::ErrorKind;
 use std::mem::size_of;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Loads one field of the record at `r` (a `*const beostat_node_record`).
 macro_rules! unsafe_load {
@@ -114,6 +113,11 @@ pub struct ControlInfo {
     pub node_expiry_secs: u32,
 }
 
+/// How often (milliseconds) a reader checks that the paths still name the
+/// files it has mapped, to notice files deleted or replaced by someone other
+/// than the writer. The one system call a steady-state reader makes.
+const REVALIDATE_MS: u64 = 1000;
+
 /// The files as mapped at one moment.
 #[derive(Debug)]
 struct Snapshot {
@@ -121,6 +125,10 @@ struct Snapshot {
     nodes: Mapping,
     geometry: Geometry,
     generation: u64,
+    /// (device, inode) of the control and node files we mapped.
+    identity: [(u64, u64); 2],
+    /// Coarse monotonic milliseconds of the last identity check.
+    checked_at: AtomicU64,
 }
 
 /// A reader of one shm directory. Cheap to query from many threads.
@@ -138,10 +146,29 @@ pub fn default_dir() -> PathBuf {
     }
 }
 
+/// A clock read from the vDSO page: never a system call.
+fn coarse_clock(clock: libc::clockid_t) -> libc::timespec {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid timespec to fill.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts
+}
+
 fn now_secs() -> time_t {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as time_t)
+    coarse_clock(libc::CLOCK_REALTIME_COARSE).tv_sec
+}
+
+fn monotonic_ms() -> u64 {
+    let ts = coarse_clock(libc::CLOCK_MONOTONIC_COARSE);
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+fn identity(metadata: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (metadata.dev(), metadata.ino())
 }
 
 /// CPU usage between two samples; counters that went backwards count as 0.
@@ -185,7 +212,7 @@ impl Reader {
             {
                 let guard = self.current.load();
                 if let Some(snapshot) = guard.as_ref() {
-                    if snapshot.is_current() {
+                    if snapshot.is_current(&self.dir) {
                         let result = query(snapshot);
                         if !snapshot.poisoned() {
                             return result;
@@ -381,6 +408,7 @@ impl Snapshot {
             return Err(Error::BadMagic(control_path));
         }
         let control = Mapping::read_only(&control_file, BEOSTAT_SHM_HEADER_BYTES, &control_path)?;
+        let control_identity = metadata_of(&control_file, &control_path)?;
         let c = control.ptr() as *mut beostat_shm_control;
         // SAFETY: the mapping covers the whole header (length checked above).
         let (magic, version, generation) = unsafe {
@@ -399,6 +427,7 @@ impl Snapshot {
             return Err(Error::BadMagic(nodes_path));
         }
         let nodes = Mapping::read_only(&nodes_file, len, &nodes_path)?;
+        let nodes_identity = metadata_of(&nodes_file, &nodes_path)?;
         // SAFETY: the mapping covers the header; the node file header is
         // written before the file gets its name and never changes after.
         let header: beostat_shm_nodes =
@@ -431,6 +460,8 @@ impl Snapshot {
             nodes,
             geometry,
             generation,
+            identity: [control_identity, nodes_identity],
+            checked_at: AtomicU64::new(monotonic_ms()),
         })
     }
 
@@ -439,7 +470,7 @@ impl Snapshot {
     }
 
     /// Still the files the writer publishes?
-    fn is_current(&self) -> bool {
+    fn is_current(&self, dir: &Path) -> bool {
         let c = self.control_ptr();
         // SAFETY: the control mapping covers the header; these words are only
         // accessed atomically. Acquire pairs with the writer's Release of the
@@ -450,7 +481,27 @@ impl Snapshot {
                 atomic_u32(&raw mut (*c).flags).load(Ordering::Acquire),
             )
         };
-        generation == self.generation && flags & BEOSTAT_SHM_RETIRED == 0 && !self.poisoned()
+        generation == self.generation
+            && flags & BEOSTAT_SHM_RETIRED == 0
+            && !self.poisoned()
+            && self.still_named_by(dir)
+    }
+
+    /// Do the paths still name the files we mapped? Checked at most every
+    /// REVALIDATE_MS; in between, assumed.
+    fn still_named_by(&self, dir: &Path) -> bool {
+        let now = monotonic_ms();
+        let last = self.checked_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < REVALIDATE_MS {
+            return true;
+        }
+        self.checked_at.store(now, Ordering::Relaxed);
+        [CONTROL_FILE_NAME, NODES_FILE_NAME]
+            .iter()
+            .zip(self.identity)
+            .all(|(name, mapped)| {
+                std::fs::metadata(dir.join(name)).is_ok_and(|m| identity(&m) == mapped)
+            })
     }
 
     fn poisoned(&self) -> bool {
@@ -652,6 +703,12 @@ fn open_read(path: &Path) -> Result<File> {
                 Error::io(format!("open {}", path.display()), e)
             }
         })
+}
+
+fn metadata_of(file: &File, path: &Path) -> Result<(u64, u64)> {
+    file.metadata()
+        .map(|m| identity(&m))
+        .map_err(|e| Error::io(format!("stat {}", path.display()), e))
 }
 
 fn check_version(path: &Path, magic: u64, expected: u64, version: u32) -> Result<()> {

@@ -327,6 +327,12 @@ impl ShmWriter {
             }
             seqlock::end_write(seq, even);
         }
+        if self.nodes.poisoned() {
+            // The file was truncated under us while we wrote: what we wrote
+            // landed in a scratch page. Rebuild the file and write again.
+            self.recover_if_poisoned()?;
+            return self.update(node, update);
+        }
         if node >= 0 {
             self.store_control(|c| {
                 // SAFETY: c points at our mapped control header.
