@@ -1,0 +1,342 @@
+//! Parsers for the five /proc files a node reports: `cpuinfo`, `meminfo`,
+//! `loadavg`, `net/dev` and `stat`.
+//!
+//! This module owns the translation of /proc text into the C structs of
+//! [`crate::types`], and the decisions that go with it: which kernel and
+//! architecture variants are understood, what is an error and what is
+//! skipped. Each submodule documents its file's rules.
+//!
+//! Every parser is a pure function `&str -> Result<T, ParseError>`. It never
+//! does I/O (the caller reads the file, or receives its text from a node), it
+//! never panics whatever the input, and it allocates nothing per field: the
+//! text may come over the network truncated, garbled or hostile, and the master
+//! parses it for every node of the cluster. Lines are found with `str::split`
+//! on `'\n'` (a memchr scan) and only the lines a parser needs are split into
+//! fields.
+
+pub mod cpuinfo;
+pub mod loadavg;
+pub mod meminfo;
+pub mod netdev;
+pub mod stat;
+
+pub use cpuinfo::CpuInfo;
+pub use netdev::NetDevs;
+pub use stat::Stat;
+
+use std::fmt;
+
+/// Why a /proc text could not be parsed.
+///
+/// Carries which file was being parsed (`"/proc/stat"`...) and what was wrong
+/// with it; `Display` prints both as `"/proc/stat: <message>"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    file: &'static str,
+    message: String,
+}
+
+impl ParseError {
+    pub(crate) fn new(file: &'static str, message: impl Into<String>) -> Self {
+        ParseError {
+            file,
+            message: message.into(),
+        }
+    }
+
+    /// The /proc file whose text failed to parse, e.g. `"/proc/meminfo"`.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// What was wrong with the text.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file, self.message)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// Parses a non-empty run of ASCII digits; `None` for anything else
+/// (sign, space, empty) and for values that do not fit in a `u64`.
+pub(crate) fn parse_u64(text: &str) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &byte in text.as_bytes() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add(u64::from(digit))?;
+    }
+    Some(value)
+}
+
+/// At most 40 bytes of `text`, cut at a character boundary, for error
+/// messages: a hostile line must not turn into a huge error string.
+pub(crate) fn excerpt(text: &str) -> &str {
+    const MAX: usize = 40;
+    if text.len() <= MAX {
+        return text;
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+#[cfg(test)]
+pub(crate) mod test_support {
+    //! Helpers shared by the parsers' tests.
+
+    /// Every prefix of `text` that ends on a character boundary; for texts
+    /// over 32 KiB (the two big stat samples) only the prefixes ending within
+    /// 8 bytes of a line boundary, plus every 509th. Cuts inside a line
+    /// differ only near its ends (a truncated label or last number), and the
+    /// exhaustive sweep of those two files took 45 s in a debug build.
+    pub fn prefixes(text: &str) -> impl Iterator<Item = &str> {
+        let exhaustive = text.len() <= 32 * 1024;
+        let bytes = text.as_bytes();
+        (0..=text.len())
+            .filter(move |&end| text.is_char_boundary(end))
+            .filter(move |&end| {
+                exhaustive
+                    || end % 509 == 0
+                    || bytes[end.saturating_sub(8)..(end + 8).min(bytes.len())].contains(&b'\n')
+            })
+            .map(move |end| &text[..end])
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift64), so garbage tests
+    /// are reproducible without a dependency.
+    pub fn garbage(seed: u64, len: usize) -> Vec<u8> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Texts no parser can make sense of, each of which must give `Err`
+    /// (or an empty result), never a panic.
+    pub fn hostile_texts() -> Vec<String> {
+        let mut texts = vec![
+            String::new(),
+            "\n".to_string(),
+            "\n\n\n".to_string(),
+            " ".to_string(),
+            ":".to_string(),
+            "::::".to_string(),
+            "\0\0\0".to_string(),
+            "nan nan nan nan/nan nan".to_string(),
+            "inf -inf NaN 1/1 1".to_string(),
+            "99999999999999999999999999999999999999999".to_string(),
+            "cpu 99999999999999999999999 1 1 1".to_string(),
+            "cpu18446744073709551616 1 2 3 4".to_string(),
+            "MemTotal: 99999999999999999999999 kB\nMemFree: 1 kB".to_string(),
+            "x:".repeat(1000),
+            "é:ü\u{fffd}\u{1F600}:".repeat(50),
+        ];
+        for seed in 1..40 {
+            texts.push(String::from_utf8_lossy(&garbage(seed, 64 * seed as usize)).into_owned());
+        }
+        texts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_u64_accepts_digits_only() {
+        assert_eq!(parse_u64("0"), Some(0));
+        assert_eq!(parse_u64("0042"), Some(42));
+        assert_eq!(parse_u64("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(parse_u64("18446744073709551616"), None);
+        assert_eq!(parse_u64("99999999999999999999999"), None);
+        assert_eq!(parse_u64(""), None);
+        assert_eq!(parse_u64("+1"), None);
+        assert_eq!(parse_u64("-1"), None);
+        assert_eq!(parse_u64(" 1"), None);
+        assert_eq!(parse_u64("1 "), None);
+        assert_eq!(parse_u64("1.5"), None);
+        assert_eq!(parse_u64("１"), None); // fullwidth digit one
+    }
+
+    #[test]
+    fn error_display_names_the_file_and_the_problem() {
+        let error = ParseError::new("/proc/stat", "no aggregate cpu line");
+        assert_eq!(error.to_string(), "/proc/stat: no aggregate cpu line");
+        assert_eq!(error.file(), "/proc/stat");
+        assert_eq!(error.message(), "no aggregate cpu line");
+        let boxed: Box<dyn std::error::Error> = Box::new(error);
+        assert!(boxed.source().is_none());
+    }
+
+    #[test]
+    fn excerpt_caps_length_at_a_char_boundary() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(100);
+        let cut = excerpt(&long);
+        assert!(cut.len() <= 40);
+        assert_eq!(cut, "é".repeat(20));
+    }
+
+    #[test]
+    fn prefixes_of_short_texts_are_exhaustive() {
+        let all: Vec<&str> = test_support::prefixes("aé\nb").collect();
+        assert_eq!(all, ["", "a", "aé", "aé\n", "aé\nb"]);
+    }
+
+    macro_rules! sample {
+        ($path:literal) => {
+            (
+                $path,
+                include_str!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/tests/data/proc/",
+                    $path
+                )),
+            )
+        };
+    }
+
+    /// Every sample under tests/data/proc, whatever file it is a copy of.
+    const ALL_SAMPLES: &[(&str, &str)] = &[
+        sample!("cpuinfo-variants/aarch64"),
+        sample!("cpuinfo-variants/arm7"),
+        sample!("cpuinfo-variants/arm7legacy"),
+        sample!("cpuinfo-variants/arm7legacyv1"),
+        sample!("cpuinfo-variants/loong64"),
+        sample!("cpuinfo-variants/mips"),
+        sample!("cpuinfo-variants/ppc64"),
+        sample!("cpuinfo-variants/riscv64"),
+        sample!("cpuinfo-variants/riscv64-uarch"),
+        sample!("cpuinfo-variants/s390x"),
+        sample!("cpuinfo-variants/s390x-no-mhz"),
+        sample!("loadavg-above-1000"),
+        sample!("loadavg-busy-pid-max"),
+        sample!("loadavg-idle-no-newline"),
+        sample!("loadavg-linux-2.4"),
+        sample!("meminfo-linux-2.2"),
+        sample!("meminfo-linux-2.4"),
+        sample!("meminfo-minimal"),
+        sample!("netdev-40-interfaces"),
+        sample!("netdev-colon-names-glued"),
+        sample!("netdev-long-names"),
+        sample!("stat-256cpu-long-intr"),
+        sample!("stat-linux-2.4-4fields"),
+        sample!("stat-linux-2.6.9-7fields"),
+        sample!("stat-offline-cpu-gap"),
+        sample!("this-host-x86_64/cpuinfo"),
+        sample!("this-host-x86_64/loadavg"),
+        sample!("this-host-x86_64/meminfo"),
+        sample!("this-host-x86_64/net/dev"),
+        sample!("this-host-x86_64/stat"),
+        sample!("x86_64-8cpu/cpuinfo"),
+        sample!("x86_64-8cpu/loadavg"),
+        sample!("x86_64-8cpu/meminfo"),
+        sample!("x86_64-8cpu/net/dev"),
+        sample!("x86_64-8cpu/stat"),
+        sample!("x86_64-vm-2cpu/cpuinfo"),
+        sample!("x86_64-vm-2cpu/loadavg"),
+        sample!("x86_64-vm-2cpu/meminfo"),
+        sample!("x86_64-vm-2cpu/net/dev"),
+        sample!("x86_64-vm-2cpu/stat"),
+    ];
+
+    #[test]
+    fn all_samples_lists_every_sample_file() {
+        // A sample added to the folder but not here would miss the sweeps below.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/proc");
+        let mut on_disk = Vec::new();
+        let mut dirs = vec![root.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if !matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "py")) {
+                    on_disk.push(
+                        path.strip_prefix(&root)
+                            .unwrap()
+                            .to_string_lossy()
+                            .into_owned(),
+                    );
+                }
+            }
+        }
+        on_disk.sort();
+        let listed: Vec<&str> = ALL_SAMPLES.iter().map(|(path, _)| *path).collect();
+        assert_eq!(on_disk, listed);
+    }
+
+    /// Feeds every prefix of every sample (a transfer cut anywhere) to `parse`;
+    /// the only acceptable outcomes are `Ok` and `Err`.
+    fn sweep_prefixes<T>(parse: fn(&str) -> Result<T, ParseError>) {
+        for (_, text) in ALL_SAMPLES {
+            for prefix in test_support::prefixes(text) {
+                let _ = parse(prefix);
+            }
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_every_sample_never_panics_cpuinfo() {
+        sweep_prefixes(cpuinfo::parse);
+    }
+
+    #[test]
+    fn every_prefix_of_every_sample_never_panics_meminfo() {
+        sweep_prefixes(meminfo::parse);
+    }
+
+    #[test]
+    fn every_prefix_of_every_sample_never_panics_loadavg() {
+        sweep_prefixes(loadavg::parse);
+    }
+
+    #[test]
+    fn every_prefix_of_every_sample_never_panics_netdev() {
+        sweep_prefixes(netdev::parse);
+    }
+
+    #[test]
+    fn every_prefix_of_every_sample_never_panics_stat() {
+        sweep_prefixes(stat::parse);
+    }
+
+    #[test]
+    fn every_sample_parses_as_its_own_file_kind() {
+        for (path, text) in ALL_SAMPLES {
+            let name = path.rsplit('/').next().unwrap();
+            let result = if path.contains("cpuinfo") {
+                cpuinfo::parse(text).map(drop)
+            } else if name.starts_with("meminfo") {
+                meminfo::parse(text).map(drop)
+            } else if name.starts_with("loadavg") {
+                loadavg::parse(text).map(drop)
+            } else if name.starts_with("netdev") || path.ends_with("net/dev") {
+                netdev::parse(text).map(drop)
+            } else {
+                assert!(name.starts_with("stat"), "{path}: unknown kind");
+                stat::parse(text).map(drop)
+            };
+            assert!(result.is_ok(), "{path}: {result:?}");
+        }
+    }
+}
