@@ -120,7 +120,7 @@ fn a_c_reader_survives_growth_deletion_replacement_and_truncation() {
     for n in -1..4 {
         publish(&mut writer, n, 100.0, 1);
     }
-    let mut child = Command::new(&program)
+    let child = Command::new(&program)
         .arg(&done)
         .env("BEOSTAT_SHM_DIR", dir.path())
         .stdout(Stdio::piped())
