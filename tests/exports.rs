@@ -1,0 +1,69 @@
+//! libbeostat.so exports exactly the functions its header declares, under
+//! the soname libbeostat.so.1, and nothing else (src/libbeostat.map).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+fn library() -> std::path::PathBuf {
+    // cargo test rebuilds the cdylib in target/<profile>/deps.
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().join("libbeostat.so")
+}
+
+fn tool(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} (binutils) is needed: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn exported_symbols_are_exactly_the_header_functions() {
+    let lib = library();
+    let nm = tool("nm", &["-D", "--defined-only", lib.to_str().unwrap()]);
+    let exported: BTreeSet<String> = nm
+        .lines()
+        .filter_map(|line| line.split_whitespace().nth(2))
+        .filter(|name| !name.starts_with("LIBBEOSTAT_"))
+        .map(|name| name.split('@').next().unwrap().to_string())
+        .collect();
+
+    let header = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/include/sys/beostat.h"
+    ))
+    .unwrap();
+    let declared: BTreeSet<String> = header
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('*') && !line.trim_start().starts_with("/*"))
+        .filter_map(|line| {
+            let start = line.find("beostat_")?;
+            let rest = &line[start..];
+            let end = rest.find('(')?;
+            let name = &rest[..end];
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                .then(|| name.to_string())
+        })
+        .collect();
+    assert_eq!(declared.len(), 19, "header declares {declared:?}");
+    assert_eq!(
+        exported, declared,
+        "exports differ from the header's functions"
+    );
+}
+
+#[test]
+fn soname_is_libbeostat_so_1() {
+    let dynamic = tool("readelf", &["-d", library().to_str().unwrap()]);
+    assert!(
+        dynamic.contains("Library soname: [libbeostat.so.1]"),
+        "{dynamic}"
+    );
+}
