@@ -7,6 +7,7 @@
 
 pub mod capi;
 pub mod error;
+pub mod protocol;
 pub mod shm;
 pub mod types;
 
