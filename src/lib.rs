@@ -8,6 +8,7 @@
 pub mod capi;
 pub mod error;
 pub mod proc;
+pub mod protocol;
 pub mod shm;
 pub mod types;
 
