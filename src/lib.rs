@@ -7,7 +7,13 @@
 
 pub mod capi;
 pub mod error;
+/// /proc text parsers (Rust-only).
+///
+/// cbindgen:ignore
 pub mod proc;
+/// The sendstats/recvstats wire protocol (Rust-only).
+///
+/// cbindgen:ignore
 pub mod protocol;
 pub mod shm;
 pub mod types;
