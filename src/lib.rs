@@ -6,6 +6,14 @@
 //! them: [`shm::ShmWriter`] is the one writer, [`shm::Reader`] the many readers.
 
 pub mod capi;
+/// Reading a machine's own /proc status (Rust-only).
+///
+/// cbindgen:ignore
+pub mod collect;
+/// Daemon plumbing: logging, detaching, pidfile, signals (Rust-only).
+///
+/// cbindgen:ignore
+pub mod daemon;
 pub mod error;
 /// /proc text parsers (Rust-only).
 ///

@@ -1,0 +1,251 @@
+//! What makes recvstats and sendstats behave like Unix daemons: logging,
+//! detaching, the pidfile, and signals.
+//!
+//! - Logging goes through the `log` facade: to syslog (facility daemon) once
+//!   detached, to stderr prefixed with the program name otherwise.
+//! - [`detach`] forks; the parent waits until the child says it is ready (or
+//!   failed, with the message) and exits 0 or 1, so `recvstats -i eth0`
+//!   returns only once the daemon serves, and a startup error still reaches
+//!   the administrator's terminal.
+//! - [`Signals`] turns SIGTERM/SIGINT and SIGHUP into flags the main loop polls.
+//!
+//! This module never decides policy (what to log, when to detach); the
+//! binaries do.
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::unix::io::FromRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// `program: message` on stderr.
+    Stderr,
+    /// syslog(3), facility LOG_DAEMON.
+    Syslog,
+}
+
+struct Logger {
+    program: &'static str,
+    target: std::sync::atomic::AtomicU8,
+}
+
+static mut LOGGER: Option<&'static Logger> = None;
+
+impl log::Log for Logger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= log::max_level()
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        if self.target.load(Ordering::Relaxed) == 1 {
+            let priority = match record.level() {
+                log::Level::Error => libc::LOG_ERR,
+                log::Level::Warn => libc::LOG_WARNING,
+                log::Level::Info => libc::LOG_INFO,
+                log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
+            };
+            let text =
+                CString::new(record.args().to_string().replace('\0', "?")).unwrap_or_default();
+            // SAFETY: both strings are valid NUL-terminated C strings; "%s"
+            // keeps the message from being read as a format.
+            unsafe { libc::syslog(priority, c"%s".as_ptr(), text.as_ptr()) };
+        } else {
+            let level = match record.level() {
+                log::Level::Error => "error: ",
+                log::Level::Warn => "warning: ",
+                _ => "",
+            };
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}: {level}{}",
+                self.program,
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the logger (once per process). `debug` lowers the level to Debug.
+pub fn init_logging(program: &'static str, target: LogTarget, debug: bool) {
+    let logger: &'static Logger = Box::leak(Box::new(Logger {
+        program,
+        target: std::sync::atomic::AtomicU8::new(0),
+    }));
+    if log::set_logger(logger).is_ok() {
+        // SAFETY: written once, before any other thread exists.
+        unsafe { *std::ptr::addr_of_mut!(LOGGER) = Some(logger) };
+    }
+    log::set_max_level(if debug {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    });
+    set_log_target(program, target);
+}
+
+/// Switches between stderr and syslog (after detaching).
+pub fn set_log_target(program: &'static str, target: LogTarget) {
+    // SAFETY: LOGGER is written once in init_logging before this can run.
+    let Some(logger) = (unsafe { *std::ptr::addr_of!(LOGGER) }) else {
+        return;
+    };
+    if target == LogTarget::Syslog {
+        let ident: &'static CString =
+            Box::leak(Box::new(CString::new(program).unwrap_or_default()));
+        // SAFETY: ident lives forever, as openlog requires.
+        unsafe { libc::openlog(ident.as_ptr(), libc::LOG_PID, libc::LOG_DAEMON) };
+    }
+    logger
+        .target
+        .store(u8::from(target == LogTarget::Syslog), Ordering::Relaxed);
+}
+
+/// The child's end of the readiness pipe (see [`detach`]).
+#[derive(Debug)]
+pub struct Readiness {
+    pipe: Option<File>,
+}
+
+impl Readiness {
+    /// For a process that did not detach: reporting is a no-op.
+    pub fn none() -> Self {
+        Readiness { pipe: None }
+    }
+
+    /// Tells the waiting parent that startup succeeded; it exits 0.
+    pub fn ready(&mut self) {
+        if let Some(mut pipe) = self.pipe.take() {
+            let _ = pipe.write_all(b"\0");
+        }
+    }
+
+    /// Tells the waiting parent that startup failed; it prints `message`
+    /// and exits 1.
+    pub fn failed(&mut self, message: &str) {
+        if let Some(mut pipe) = self.pipe.take() {
+            let _ = pipe.write_all(message.as_bytes());
+        }
+    }
+}
+
+/// Forks into the background. In the parent this does not return: it waits
+/// for the child's [`Readiness`] report and exits 0 (ready) or 1 (the
+/// child's error message on stderr, prefixed with `program`). The child
+/// starts a new session, moves to `/`, points stdio at /dev/null and logs to
+/// syslog.
+pub fn detach(program: &'static str) -> std::io::Result<Readiness> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid two-int array.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the process is single-threaded here (called before any thread
+    // is started), so fork is safe.
+    match unsafe { libc::fork() } {
+        -1 => Err(std::io::Error::last_os_error()),
+        0 => {
+            // SAFETY: fds[0] is ours to close; fds[1] becomes the File.
+            unsafe { libc::close(fds[0]) };
+            let pipe = unsafe { File::from_raw_fd(fds[1]) };
+            // SAFETY: plain system calls on our own process.
+            unsafe {
+                libc::setsid();
+                let root = c"/";
+                libc::chdir(root.as_ptr());
+                let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+                if null >= 0 {
+                    libc::dup2(null, 0);
+                    libc::dup2(null, 1);
+                    libc::dup2(null, 2);
+                    if null > 2 {
+                        libc::close(null);
+                    }
+                }
+            }
+            set_log_target(program, LogTarget::Syslog);
+            Ok(Readiness { pipe: Some(pipe) })
+        }
+        _child => {
+            // SAFETY: fds[1] is ours to close; fds[0] becomes the File.
+            unsafe { libc::close(fds[1]) };
+            let mut pipe = unsafe { File::from_raw_fd(fds[0]) };
+            let mut report = Vec::new();
+            let _ = pipe.read_to_end(&mut report);
+            match report.as_slice() {
+                [0] => std::process::exit(0),
+                [] => {
+                    eprintln!("{program}: the daemon exited during startup (see the system log)");
+                    std::process::exit(1)
+                }
+                message => {
+                    eprintln!("{program}: {}", String::from_utf8_lossy(message));
+                    std::process::exit(1)
+                }
+            }
+        }
+    }
+}
+
+/// A pidfile that is removed when dropped.
+#[derive(Debug)]
+pub struct Pidfile {
+    path: PathBuf,
+}
+
+impl Pidfile {
+    /// Writes our pid to `path` (mode 0644).
+    pub fn create(path: &Path) -> std::io::Result<Self> {
+        std::fs::write(path, format!("{}\n", std::process::id()))?;
+        Ok(Pidfile {
+            path: path.to_owned(),
+        })
+    }
+}
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Signal flags for the main loop.
+#[derive(Debug, Clone)]
+pub struct Signals {
+    terminate: Arc<AtomicBool>,
+    reload: Arc<AtomicBool>,
+}
+
+impl Signals {
+    /// Registers SIGTERM and SIGINT (terminate) and SIGHUP (reload).
+    pub fn install() -> std::io::Result<Self> {
+        let signals = Signals {
+            terminate: Arc::default(),
+            reload: Arc::default(),
+        };
+        for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+            signal_hook::flag::register(signal, signals.terminate.clone())?;
+        }
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, signals.reload.clone())?;
+        Ok(signals)
+    }
+
+    /// True once SIGTERM or SIGINT arrived.
+    pub fn terminate_requested(&self) -> bool {
+        self.terminate.load(Ordering::Relaxed)
+    }
+
+    /// True (once) after SIGHUP arrived.
+    pub fn take_reload(&self) -> bool {
+        self.reload.swap(false, Ordering::Relaxed)
+    }
+}
