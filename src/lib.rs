@@ -23,6 +23,10 @@ pub mod proc;
 ///
 /// cbindgen:ignore
 pub mod protocol;
+/// recvstats internals (Rust-only).
+///
+/// cbindgen:ignore
+pub mod recv;
 pub mod shm;
 pub mod types;
 

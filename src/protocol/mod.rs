@@ -41,6 +41,15 @@ pub use encode::{Encoder, MacSigner};
 pub use report::{encode_report, Report};
 pub use statfs::{decode_statfs, encode_statfs};
 
+/// Default UDP port of recvstats (and of the multicast group): 3040, 0xbe0,
+/// as the recvstats man page says.
+pub const DEFAULT_PORT: u16 = 3040;
+/// Default IPv4 multicast group (administratively scoped, 239/8).
+pub const DEFAULT_GROUP_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(239, 255, 30, 40);
+/// Default IPv6 multicast group (link-local scope; 0xbe0 = 3040).
+pub const DEFAULT_GROUP_V6: std::net::Ipv6Addr =
+    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xbe0);
+
 /// First four bytes of every datagram.
 pub const MAGIC: [u8; 4] = *b"BEOS";
 /// The protocol version this code speaks. Any other version is dropped.

@@ -34,10 +34,30 @@ pub fn library_dir() -> PathBuf {
     dir
 }
 
-/// Compiles `c-tests/<name>.c` into the test's scratch directory.
+/// Compiles `c-tests/<name>.c` once per test process (tests run in
+/// parallel threads; recompiling a program another test is running fails
+/// with "Text file busy").
 pub fn compile(name: &str) -> PathBuf {
+    static COMPILED: std::sync::Mutex<Vec<(String, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+    let mut compiled = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, path)) = compiled.iter().find(|(n, _)| n == name) {
+        return path.clone();
+    }
+    let path = compile_now(name);
+    compiled.push((name.to_string(), path.clone()));
+    path
+}
+
+/// Compiles `c-tests/<name>.c` into the test's scratch directory.
+fn compile_now(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c-{name}"));
+    let test_binary = std::env::current_exe()
+        .unwrap()
+        .file_stem()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("c-{name}-{test_binary}"));
     let lib = library_dir();
     let output = Command::new("gcc")
         .current_dir(root)

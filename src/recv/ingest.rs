@@ -1,0 +1,217 @@
+//! From a received datagram (or the master's own /proc texts) to a published
+//! record: validate, count, parse each section, write.
+//!
+//! Owns the receive-side rules: every datagram is counted as received and
+//! then either accepted or dropped for exactly one reason (the counters in
+//! the control file); a section whose text does not parse is counted as a
+//! parse error and left out, without losing the other sections of the same
+//! datagram; a datagram can only ever change the record of the node it names
+//! (or that its source address maps to). It must never panic on input.
+
+use super::nodemap::NodeMap;
+use super::reassembly::Reassembly;
+use crate::proc::{cpuinfo, loadavg, meminfo, netdev, stat};
+use crate::protocol::{decode, MessageType, SectionTag, MAX_DATAGRAM};
+use crate::shm::{Counter, NodeUpdate, ShmWriter};
+use crate::types::{beostat_net_dev, beostat_stat_cpu};
+use std::net::IpAddr;
+
+/// The texts of one report, from the network or from the master's /proc.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Texts<'a> {
+    /// /proc/cpuinfo (static data; absent in most reports).
+    pub cpuinfo: Option<&'a [u8]>,
+    /// /proc/meminfo.
+    pub meminfo: Option<&'a [u8]>,
+    /// /proc/loadavg.
+    pub loadavg: Option<&'a [u8]>,
+    /// /proc/net/dev.
+    pub net_dev: Option<&'a [u8]>,
+    /// /proc/stat (its cpu lines).
+    pub stat: Option<&'a [u8]>,
+    /// statfs of the root filesystem.
+    pub statfs: Option<libc::statfs>,
+    /// Host name.
+    pub hostname: Option<&'a [u8]>,
+}
+
+/// What happened to one datagram.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Published for this node; `wants_static` when the master has no static
+    /// data (cpuinfo) for it yet and should ask the node for a full report.
+    Accepted { node: i32, wants_static: bool },
+    /// Dropped and counted under this counter.
+    Dropped(Counter),
+}
+
+/// The receive pipeline: owns the writer and the per-node receive state.
+#[derive(Debug)]
+pub struct Ingest {
+    writer: ShmWriter,
+    nodes: NodeMap,
+    reassembly: Reassembly,
+    /// Per record index (node + 1): has static data (cpuinfo) arrived?
+    has_static: Vec<bool>,
+    max_nodes: u32,
+    devices: Vec<beostat_net_dev>,
+}
+
+impl Ingest {
+    /// A pipeline writing through `writer`; node numbers at or above
+    /// `max_nodes` are refused.
+    pub fn new(writer: ShmWriter, nodes: NodeMap, max_nodes: u32) -> Self {
+        Ingest {
+            writer,
+            nodes,
+            reassembly: Reassembly::default(),
+            has_static: Vec::new(),
+            max_nodes,
+            devices: Vec::new(),
+        }
+    }
+
+    /// The writer (for periodic work: expiry, counters, last multicast).
+    pub fn writer(&mut self) -> &mut ShmWriter {
+        &mut self.writer
+    }
+
+    /// Replaces the address-to-node map (SIGHUP).
+    pub fn set_node_map(&mut self, nodes: NodeMap) {
+        self.nodes = nodes;
+    }
+
+    /// Handles one datagram of `len` bytes received from `source` into a
+    /// buffer of at least `len` bytes (`len > MAX_DATAGRAM` means it was
+    /// truncated by the buffer).
+    pub fn datagram(&mut self, bytes: &[u8], source: IpAddr, now_ns: u64) -> Outcome {
+        self.writer.add_counter(Counter::DatagramsReceived, 1);
+        let outcome = self.classify(bytes, source, now_ns);
+        let counter = match outcome {
+            Outcome::Accepted { .. } => Counter::DatagramsAccepted,
+            Outcome::Dropped(reason) => reason,
+        };
+        self.writer.add_counter(counter, 1);
+        outcome
+    }
+
+    fn classify(&mut self, bytes: &[u8], source: IpAddr, now_ns: u64) -> Outcome {
+        if bytes.len() > MAX_DATAGRAM {
+            return Outcome::Dropped(Counter::DroppedTruncated);
+        }
+        let datagram = match decode(bytes) {
+            Ok(d) => d,
+            Err(e) => return Outcome::Dropped(e.counter()),
+        };
+        if datagram.header.message_type != MessageType::Status {
+            return Outcome::Dropped(Counter::DroppedBadType);
+        }
+        let node = if datagram.header.node_from_address() {
+            match self.nodes.node_for(source) {
+                Some(node) => node,
+                None => return Outcome::Dropped(Counter::DroppedBadNode),
+            }
+        } else {
+            datagram.header.node
+        };
+        if node < 0 || node as u32 >= self.max_nodes {
+            return Outcome::Dropped(Counter::DroppedBadNode);
+        }
+        // Split texts come back whole once every part has arrived (rare:
+        // only nodes with well over a thousand CPUs split their stat).
+        let stat_whole = datagram
+            .stat_part()
+            .and_then(|p| self.reassembly.add(node, SectionTag::Stat, p));
+        let cpuinfo_whole = datagram
+            .cpuinfo_part()
+            .and_then(|p| self.reassembly.add(node, SectionTag::Cpuinfo, p));
+        let texts = Texts {
+            cpuinfo: cpuinfo_whole
+                .as_deref()
+                .or(datagram.get(SectionTag::Cpuinfo)),
+            meminfo: datagram.get(SectionTag::Meminfo),
+            loadavg: datagram.get(SectionTag::Loadavg),
+            net_dev: datagram.get(SectionTag::NetDev),
+            stat: stat_whole.as_deref().or(datagram.get(SectionTag::Stat)),
+            statfs: datagram.statfs(),
+            hostname: datagram.hostname(),
+        };
+        match self.publish(node, &texts, now_ns) {
+            Ok(()) => Outcome::Accepted {
+                node,
+                wants_static: !self.has_static(node),
+            },
+            Err(_) => Outcome::Dropped(Counter::DroppedBadNode),
+        }
+    }
+
+    /// Parses `texts` and writes what parsed into `node`'s record. Used for
+    /// datagrams and for the master's own /proc (node -1).
+    pub fn publish(&mut self, node: i32, texts: &Texts<'_>, time_ns: u64) -> crate::Result<()> {
+        let mut errors = 0u64;
+        let cpu = parse_counted(texts.cpuinfo, cpuinfo::parse, &mut errors);
+        let memory = parse_counted(texts.meminfo, meminfo::parse, &mut errors);
+        let load = parse_counted(texts.loadavg, loadavg::parse, &mut errors);
+        let stat = parse_counted(texts.stat, stat::parse, &mut errors);
+        let net = parse_counted(texts.net_dev, netdev::parse, &mut errors);
+        self.devices.clear();
+        if let Some(net) = &net {
+            self.devices.extend_from_slice(&net.devices);
+        }
+        let stat_cpu: Option<&[beostat_stat_cpu]> = stat.as_ref().map(|s| s.cpus.as_slice());
+        let update = NodeUpdate {
+            time_ns,
+            name: texts.hostname,
+            loadavg: load,
+            meminfo: memory,
+            net_dev: net.as_ref().map(|_| self.devices.as_slice()),
+            stat_cpu,
+            cpu_count: if stat_cpu.is_some() {
+                None
+            } else {
+                cpu.as_ref().map(|c| c.cpu_count)
+            },
+            mhz: cpu.as_ref().map(|c| c.mhz.unwrap_or(0.0)),
+            statfs: texts.statfs,
+        };
+        if errors > 0 {
+            self.writer.add_counter(Counter::ParseErrors, errors);
+        }
+        self.writer.update(node, &update)?;
+        if cpu.is_some() {
+            self.mark_static(node);
+        }
+        Ok(())
+    }
+
+    fn has_static(&self, node: i32) -> bool {
+        self.has_static
+            .get((node + 1) as usize)
+            .copied()
+            .unwrap_or(false)
+    }
+
+    fn mark_static(&mut self, node: i32) {
+        let index = (node + 1) as usize;
+        if self.has_static.len() <= index {
+            self.has_static.resize(index + 1, false);
+        }
+        self.has_static[index] = true;
+    }
+}
+
+/// Parses one section's text, counting text that is not UTF-8 or does not
+/// parse in `errors`.
+fn parse_counted<T, E>(
+    bytes: Option<&[u8]>,
+    parse: fn(&str) -> Result<T, E>,
+    errors: &mut u64,
+) -> Option<T> {
+    let parsed = std::str::from_utf8(bytes?)
+        .ok()
+        .and_then(|text| parse(text).ok());
+    if parsed.is_none() {
+        *errors += 1;
+    }
+    parsed
+}

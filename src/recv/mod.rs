@@ -1,0 +1,318 @@
+//! recvstats, the master daemon: receive node status, publish it.
+//!
+//! [`run`] owns the main loop: it opens the shm files and the sockets, then
+//! drains every datagram that is queued, ingests it ([`ingest`]), and on a
+//! timer samples the master's own /proc as node -1, marks silent nodes down,
+//! and multicasts an update request to the nodes. Signals only set flags;
+//! the loop checks them between batches, so shutdown always leaves the files
+//! consistent. Nothing here parses or formats bytes: that is `ingest`,
+//! `protocol` and `proc`.
+
+pub mod ingest;
+pub mod net;
+pub mod nodemap;
+pub mod reassembly;
+
+use crate::collect::{Source, Status};
+use crate::daemon::{Readiness, Signals};
+use crate::error::{Error, Result};
+use crate::protocol::{Encoder, Header, DEFAULT_PORT, RECV_BUFFER_LEN};
+use crate::shm::{now_ns, Counter, ShmWriter, WriterOptions};
+use ingest::{Ingest, Outcome, Texts};
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::io::AsRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// How often static data (cpuinfo) of the master is read again.
+const MASTER_FULL_INTERVAL: Duration = Duration::from_secs(600);
+/// A node whose static data is missing is asked again at most this often.
+const ASK_AGAIN_AFTER: Duration = Duration::from_secs(30);
+/// Expiry of silent nodes is checked this often.
+const EXPIRY_CHECK: Duration = Duration::from_secs(1);
+/// Drops are logged at most this often (they are always counted).
+const DROP_LOG_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Everything recvstats is configured with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Shared-memory directory.
+    pub shm_dir: PathBuf,
+    /// Initial node capacity (`-N`).
+    pub node_capacity: u32,
+    /// Node numbers at or above this are refused.
+    pub max_nodes: u32,
+    /// A node silent this long is down.
+    pub node_expiry: Duration,
+    /// Port, if given on the command line (else the config file's, else 3040).
+    pub port: Option<u16>,
+    /// Interface for multicast (`-i`).
+    pub interface: Option<String>,
+    /// IPv4 group.
+    pub group_v4: std::net::Ipv4Addr,
+    /// IPv6 group.
+    pub group_v6: std::net::Ipv6Addr,
+    /// Interval between update-request multicasts.
+    pub update_interval: Duration,
+    /// Interval between samples of the master's own /proc.
+    pub master_interval: Duration,
+    /// ClusterWare configuration file (iprange, server beostats).
+    pub config: PathBuf,
+    /// Where the master's own status is read.
+    pub source: Source,
+}
+
+/// Runs until SIGTERM or SIGINT. `readiness` is told once the files and the
+/// sockets are ready (or why startup failed).
+pub fn run(options: &Options, signals: &Signals, readiness: &mut Readiness) -> Result<()> {
+    let result = start(options);
+    let (mut daemon, sockets) = match result {
+        Ok(started) => started,
+        Err(e) => {
+            readiness.failed(&e.to_string());
+            return Err(e);
+        }
+    };
+    readiness.ready();
+    daemon.serve(options, &sockets, signals);
+    log::info!("shutting down; the shm files stay in place");
+    Ok(())
+}
+
+struct Daemon {
+    ingest: Ingest,
+    buffer: Vec<u8>,
+    encoder: Encoder,
+    sequence: u64,
+    status: Status,
+    asked: Vec<Option<Instant>>,
+    last_drop_log: Option<Instant>,
+}
+
+fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
+    let config = nodemap::load(&options.config)
+        .map_err(Error::InvalidArgument)?
+        .unwrap_or_default();
+    if !config.nodes.is_empty() {
+        log::info!(
+            "node numbers of unnumbered reports come from {}",
+            options.config.display()
+        );
+    }
+    let mut writer_options = WriterOptions::new(&options.shm_dir);
+    writer_options.node_capacity = options.node_capacity.min(options.max_nodes);
+    writer_options.cpu_capacity = 16;
+    writer_options.node_expiry_secs = options.node_expiry.as_secs().max(1) as u32;
+    writer_options.max_node_capacity = options.max_nodes;
+    let writer = ShmWriter::open(&writer_options)?;
+    let port = options.port.or(config.port).unwrap_or(DEFAULT_PORT);
+    let sockets = net::open(&net::NetOptions {
+        port,
+        interface: options.interface.clone(),
+        group_v4: options.group_v4,
+        group_v6: options.group_v6,
+    })?;
+    log::info!("publishing in {}", options.shm_dir.display());
+    let daemon = Daemon {
+        ingest: Ingest::new(writer, config.nodes, options.max_nodes),
+        buffer: vec![0; RECV_BUFFER_LEN],
+        encoder: Encoder::new(),
+        sequence: now_ns(),
+        status: Status::default(),
+        asked: Vec::new(),
+        last_drop_log: None,
+    };
+    Ok((daemon, sockets))
+}
+
+impl Daemon {
+    fn serve(&mut self, options: &Options, sockets: &net::Sockets, signals: &Signals) {
+        let start = Instant::now();
+        let mut next_master = start;
+        let mut next_full = start;
+        let mut next_expiry = start;
+        let mut next_multicast = start;
+        loop {
+            if signals.terminate_requested() {
+                return;
+            }
+            if signals.take_reload() {
+                self.reload(options);
+            }
+            let now = Instant::now();
+            if now >= next_master {
+                let full = now >= next_full;
+                if full {
+                    next_full = now + MASTER_FULL_INTERVAL;
+                }
+                self.sample_master(&options.source, full);
+                next_master = now + options.master_interval;
+            }
+            if now >= next_expiry {
+                let down = self
+                    .ingest
+                    .writer()
+                    .expire((now_ns() / 1_000_000_000) as libc::time_t);
+                for node in down {
+                    log::info!("node {node} stopped reporting: marked down");
+                }
+                next_expiry = now + EXPIRY_CHECK;
+            }
+            if now >= next_multicast {
+                self.request_updates(sockets);
+                next_multicast = now + options.update_interval;
+            }
+            let wake = next_master.min(next_expiry).min(next_multicast);
+            wait_readable(sockets, wake.saturating_duration_since(Instant::now()));
+            self.drain(&sockets.v4);
+            if let Some(v6) = &sockets.v6 {
+                self.drain(v6);
+            }
+        }
+    }
+
+    /// Receives everything queued on `socket`.
+    fn drain(&mut self, socket: &UdpSocket) {
+        loop {
+            let (len, source) = match socket.recv_from(&mut self.buffer) {
+                Ok(received) => received,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return,
+                Err(e) => {
+                    log::warn!("receive: {e}");
+                    return;
+                }
+            };
+            match self
+                .ingest
+                .datagram(&self.buffer[..len], source.ip(), now_ns())
+            {
+                Outcome::Accepted {
+                    node,
+                    wants_static: true,
+                } => self.ask_for_static(socket, node, source),
+                Outcome::Accepted { .. } => {}
+                Outcome::Dropped(reason) => self.log_drop(reason, source),
+            }
+        }
+    }
+
+    fn log_drop(&mut self, reason: Counter, source: SocketAddr) {
+        let now = Instant::now();
+        if self
+            .last_drop_log
+            .is_none_or(|last| now.duration_since(last) >= DROP_LOG_INTERVAL)
+        {
+            self.last_drop_log = Some(now);
+            log::warn!("dropped a datagram from {source}: {} (further drops are counted, not logged, for {}s)", reason.name(), DROP_LOG_INTERVAL.as_secs());
+        }
+    }
+
+    /// Asks a node we have no static data for to send a full report.
+    fn ask_for_static(&mut self, socket: &UdpSocket, node: i32, source: SocketAddr) {
+        let index = node as usize;
+        if self.asked.len() <= index {
+            self.asked.resize(index + 1, None);
+        }
+        let now = Instant::now();
+        if self.asked[index].is_some_and(|at| now.duration_since(at) < ASK_AGAIN_AFTER) {
+            return;
+        }
+        self.asked[index] = Some(now);
+        if let Some(request) = self.update_request() {
+            match socket.send_to(&request, source) {
+                Ok(_) => log::debug!("asked node {node} ({source}) for a full report"),
+                Err(e) => log::debug!("asking node {node} at {source} for a full report: {e}"),
+            }
+        }
+    }
+
+    fn update_request(&mut self) -> Option<Vec<u8>> {
+        self.sequence += 1;
+        let header = Header::update_request(self.sequence, now_ns());
+        self.encoder.begin(&header).ok()?;
+        self.encoder.finish().ok().map(<[u8]>::to_vec)
+    }
+
+    /// Multicasts an update request and records when.
+    fn request_updates(&mut self, sockets: &net::Sockets) {
+        if sockets.multicast_targets.is_empty() {
+            return;
+        }
+        let Some(request) = self.update_request() else {
+            return;
+        };
+        let mut sent = false;
+        for target in &sockets.multicast_targets {
+            let socket = if target.is_ipv4() {
+                Some(&sockets.v4)
+            } else {
+                sockets.v6.as_ref()
+            };
+            match socket.map(|s| s.send_to(&request, target)) {
+                Some(Ok(_)) => sent = true,
+                Some(Err(e)) => log::warn!("update request to {target}: {e}"),
+                None => {}
+            }
+        }
+        if sent {
+            let writer = self.ingest.writer();
+            writer.set_last_multicast((now_ns() / 1_000_000_000) as libc::time_t);
+            writer.add_counter(Counter::UpdateRequestsSent, 1);
+        }
+    }
+
+    /// Publishes the master's own /proc as node -1.
+    fn sample_master(&mut self, source: &Source, full: bool) {
+        source.read(full, &mut self.status);
+        for path in &self.status.unreadable {
+            log::debug!("master status: cannot read {}", path.display());
+        }
+        let texts = Texts {
+            cpuinfo: present(self.status.cpuinfo.as_bytes()),
+            meminfo: present(self.status.meminfo.as_bytes()),
+            loadavg: present(self.status.loadavg.as_bytes()),
+            net_dev: present(self.status.net_dev.as_bytes()),
+            stat: present(self.status.stat.as_bytes()),
+            statfs: self.status.statfs,
+            hostname: present(&self.status.hostname),
+        };
+        if let Err(e) = self.ingest.publish(-1, &texts, now_ns()) {
+            log::warn!("publishing the master's status: {e}");
+        }
+    }
+
+    fn reload(&mut self, options: &Options) {
+        match nodemap::load(&options.config) {
+            Ok(config) => {
+                self.ingest.set_node_map(config.unwrap_or_default().nodes);
+                log::info!("reread {}", options.config.display());
+            }
+            Err(e) => log::warn!("SIGHUP: keeping the previous node map: {e}"),
+        }
+    }
+}
+
+/// A text that was read, or `None` for an empty (unreadable) one.
+fn present(text: &[u8]) -> Option<&[u8]> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// Sleeps until a socket is readable, `timeout` passes, or a signal arrives.
+fn wait_readable(sockets: &net::Sockets, timeout: Duration) {
+    let mut fds = vec![libc::pollfd {
+        fd: sockets.v4.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    if let Some(v6) = &sockets.v6 {
+        fds.push(libc::pollfd {
+            fd: v6.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+    let millis = timeout.as_millis().clamp(0, 1000) as libc::c_int;
+    // SAFETY: fds is a valid array of pollfd for its length.
+    unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, millis) };
+}

@@ -1,0 +1,277 @@
+//! recvstats' sockets: where status arrives and update requests leave.
+//!
+//! One IPv4 socket on `0.0.0.0:PORT` (unicast, and the IPv4 group joined on
+//! the interface) and, when the host has IPv6, one IPv6-only socket on
+//! `[::]:PORT` (unicast, and the IPv6 group joined on the interface). No
+//! SO_REUSEADDR: a port already taken is an error, not a silent split of
+//! the traffic. Port 0 picks a free port (the IPv6 socket then takes the
+//! same number when it can). A large receive buffer is asked for and the
+//! size the kernel granted is logged. Multicast that cannot be set up (an
+//! interface without the MULTICAST flag, no route) is a warning: unicast
+//! still works.
+
+use crate::error::{Error, Result};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+use std::ffi::CString;
+use std::io::ErrorKind;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+
+/// Receive buffer asked for (the kernel caps it at net.core.rmem_max).
+const RECEIVE_BUFFER: usize = 8 << 20;
+
+/// What to bind and join.
+#[derive(Debug, Clone)]
+pub struct NetOptions {
+    /// Port (0: any free port).
+    pub port: u16,
+    /// Interface to join the groups on (`-i`); `None`: the default one.
+    pub interface: Option<String>,
+    /// IPv4 group.
+    pub group_v4: Ipv4Addr,
+    /// IPv6 group.
+    pub group_v6: Ipv6Addr,
+}
+
+/// The open sockets.
+#[derive(Debug)]
+pub struct Sockets {
+    /// IPv4 socket.
+    pub v4: UdpSocket,
+    /// IPv6 socket, when the host has IPv6.
+    pub v6: Option<UdpSocket>,
+    /// The port bound.
+    pub port: u16,
+    /// Where update requests are multicast, if multicast works.
+    pub multicast_targets: Vec<SocketAddr>,
+}
+
+/// Index of a network interface, with a clear error when it does not exist.
+pub fn interface_index(name: &str) -> Result<u32> {
+    let c_name = CString::new(name)
+        .map_err(|_| Error::InvalidArgument(format!("interface name {name:?}")))?;
+    // SAFETY: c_name is a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
+    if index == 0 {
+        return Err(Error::InvalidArgument(format!(
+            "interface {name} does not exist"
+        )));
+    }
+    Ok(index)
+}
+
+/// Does the interface have the MULTICAST flag?
+fn supports_multicast(name: &str) -> bool {
+    let mut addresses: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills a list we free below.
+    if unsafe { libc::getifaddrs(&mut addresses) } != 0 {
+        return false;
+    }
+    let mut found = false;
+    let mut cursor = addresses;
+    while !cursor.is_null() {
+        // SAFETY: cursor walks the list getifaddrs returned.
+        let entry = unsafe { &*cursor };
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let entry_name = unsafe { std::ffi::CStr::from_ptr(entry.ifa_name) };
+        if entry_name.to_bytes() == name.as_bytes()
+            && entry.ifa_flags & libc::IFF_MULTICAST as u32 != 0
+        {
+            found = true;
+        }
+        cursor = entry.ifa_next;
+    }
+    // SAFETY: the list came from getifaddrs.
+    unsafe { libc::freeifaddrs(addresses) };
+    found
+}
+
+fn bind_error(port: u16, e: std::io::Error) -> Error {
+    match e.kind() {
+        ErrorKind::AddrInUse => Error::io(
+            format!("UDP port {port} is already in use (is another recvstats running?)"),
+            e,
+        ),
+        ErrorKind::PermissionDenied => Error::io(format!("UDP port {port} needs privileges"), e),
+        _ => Error::io(format!("bind UDP port {port}"), e),
+    }
+}
+
+fn udp(domain: Domain) -> std::io::Result<Socket> {
+    let socket = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP))?;
+    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    Ok(socket)
+}
+
+/// Opens and joins everything.
+pub fn open(options: &NetOptions) -> Result<Sockets> {
+    let index = match &options.interface {
+        Some(name) => interface_index(name)?,
+        None => 0,
+    };
+    let multicast_capable = options.interface.as_deref().is_none_or(supports_multicast);
+    if let (Some(name), false) = (&options.interface, multicast_capable) {
+        log::warn!("interface {name} has no MULTICAST flag: receiving unicast only");
+    }
+
+    let v4 = udp(Domain::IPV4).map_err(|e| Error::io("create IPv4 UDP socket", e))?;
+    v4.bind(&SockAddr::from(SocketAddrV4::new(
+        Ipv4Addr::UNSPECIFIED,
+        options.port,
+    )))
+    .map_err(|e| bind_error(options.port, e))?;
+    let port = v4
+        .local_addr()
+        .ok()
+        .and_then(|a| a.as_socket())
+        .map_or(options.port, |a| a.port());
+    log::info!(
+        "listening on UDP port {port}; receive buffer {} bytes granted",
+        v4.recv_buffer_size().unwrap_or(0)
+    );
+
+    let mut multicast_targets = Vec::new();
+    if multicast_capable {
+        let joined = v4
+            .join_multicast_v4_n(&options.group_v4, &InterfaceIndexOrAddress::Index(index))
+            .and_then(|()| set_multicast_if_index_v4(&v4, index))
+            .and_then(|()| v4.set_multicast_loop_v4(false))
+            .and_then(|()| v4.set_multicast_ttl_v4(1));
+        match joined {
+            Ok(()) => {
+                log::info!(
+                    "joined multicast group {} on {}",
+                    options.group_v4,
+                    interface_label(options)
+                );
+                multicast_targets.push(SocketAddr::from((options.group_v4, port)));
+            }
+            Err(e) => log::warn!(
+                "cannot join {} ({e}): receiving unicast only over IPv4",
+                options.group_v4
+            ),
+        }
+    }
+
+    let v6 = match udp(Domain::IPV6).and_then(|s| {
+        s.set_only_v6(true)?;
+        s.bind(&SockAddr::from(SocketAddrV6::new(
+            Ipv6Addr::UNSPECIFIED,
+            port,
+            0,
+            0,
+        )))?;
+        Ok(s)
+    }) {
+        Ok(socket) => {
+            if multicast_capable && index != 0 {
+                let joined = socket
+                    .join_multicast_v6(&options.group_v6, index)
+                    .and_then(|()| socket.set_multicast_if_v6(index))
+                    .and_then(|()| socket.set_multicast_loop_v6(false));
+                match joined {
+                    Ok(()) => multicast_targets.push(SocketAddr::V6(SocketAddrV6::new(
+                        options.group_v6,
+                        port,
+                        0,
+                        index,
+                    ))),
+                    Err(e) => {
+                        log::warn!("cannot join {} ({e}): IPv6 unicast only", options.group_v6)
+                    }
+                }
+            }
+            Some(socket)
+        }
+        Err(e) if e.kind() == ErrorKind::AddrInUse => return Err(bind_error(port, e)),
+        Err(e) => {
+            log::info!("no IPv6 socket ({e}); IPv4 only");
+            None
+        }
+    };
+
+    let finish = |s: Socket| -> Result<UdpSocket> {
+        s.set_nonblocking(true)
+            .map_err(|e| Error::io("set non-blocking", e))?;
+        Ok(s.into())
+    };
+    Ok(Sockets {
+        v4: finish(v4)?,
+        v6: v6.map(finish).transpose()?,
+        port,
+        multicast_targets,
+    })
+}
+
+/// IP_MULTICAST_IF by interface index (socket2 only takes an address).
+pub fn set_multicast_if_index_v4(socket: &Socket, index: u32) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let request = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr { s_addr: 0 },
+        imr_ifindex: index as libc::c_int,
+    };
+    // SAFETY: a valid socket and a properly sized ip_mreqn.
+    let result = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            &request as *const libc::ip_mreqn as *const libc::c_void,
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+fn interface_label(options: &NetOptions) -> String {
+    options
+        .interface
+        .clone()
+        .unwrap_or_else(|| "the default interface".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_interface_is_a_clear_error() {
+        let options = NetOptions {
+            port: 0,
+            interface: Some("nosuchif0".into()),
+            group_v4: crate::protocol::DEFAULT_GROUP_V4,
+            group_v6: crate::protocol::DEFAULT_GROUP_V6,
+        };
+        let error = open(&options).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid argument: interface nosuchif0 does not exist"
+        );
+    }
+
+    #[test]
+    fn a_taken_port_is_a_clear_error_and_port_zero_picks_one() {
+        let options = NetOptions {
+            port: 0,
+            interface: Some("lo".into()),
+            group_v4: crate::protocol::DEFAULT_GROUP_V4,
+            group_v6: crate::protocol::DEFAULT_GROUP_V6,
+        };
+        let first = open(&options).unwrap();
+        assert_ne!(first.port, 0);
+        assert!(
+            first.multicast_targets.is_empty(),
+            "lo has no MULTICAST flag"
+        );
+        let again = NetOptions {
+            port: first.port,
+            ..options
+        };
+        let error = open(&again).unwrap_err().to_string();
+        assert!(error.contains("already in use"), "{error}");
+    }
+}

@@ -1,0 +1,482 @@
+//! recvstats end to end on loopback: the real binary, datagrams built from
+//! fixed /proc samples, and every value read back through the C API and
+//! compared with the sample files (parsed here independently of src/proc).
+
+use beostat::collect::{Source, Status};
+use beostat::protocol::{encode_report, Encoder, Header, Report, MAX_DATAGRAM, NODE_FROM_ADDRESS};
+use beostat::shm::layout::Counter;
+use beostat::shm::{NodeState, Reader};
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+mod common;
+use common::{compile, run};
+
+fn sample(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/proc")
+        .join(name)
+}
+
+/// A running recvstats in the foreground; killed when dropped.
+struct Daemon {
+    child: Child,
+    port: u16,
+    log: mpsc::Receiver<String>,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(shm: &Path, extra: &[&str]) -> Daemon {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+        .args([
+            "-d",
+            "-p",
+            "0",
+            "-i",
+            "lo",
+            "--config",
+            "/nonexistent/config",
+        ])
+        .arg("--shm-dir")
+        .arg(shm)
+        .arg("--proc-root")
+        .arg(sample("x86_64-8cpu"))
+        .args(extra)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start recvstats");
+    let (sender, log) = mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut port = None;
+    while port.is_none() {
+        let line = log
+            .recv_timeout(Duration::from_secs(30))
+            .expect("recvstats said where it listens");
+        port = line
+            .strip_prefix("recvstats: listening on UDP port ")
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|p| p.parse().ok());
+    }
+    let mut daemon = Daemon {
+        child,
+        port: port.unwrap(),
+        log,
+    };
+    // "publishing in" follows once the files are ready.
+    while !daemon.next_log_line().contains("publishing in") {}
+    daemon
+}
+
+impl Daemon {
+    fn next_log_line(&mut self) -> String {
+        self.log
+            .recv_timeout(Duration::from_secs(30))
+            .expect("recvstats log line")
+    }
+}
+
+/// The datagrams sendstats would send for the sample directory `name`.
+fn report_from(name: &str, node: i32, sequence: u64) -> Vec<Vec<u8>> {
+    let source = Source {
+        proc_root: sample(name),
+        statfs_path: PathBuf::from("/"),
+    };
+    let mut status = Status::default();
+    source.read(true, &mut status);
+    let report = Report {
+        hostname: Some(b"node-under-test"),
+        loadavg: Some(status.loadavg.as_bytes()),
+        meminfo: Some(status.meminfo.as_bytes()),
+        net_dev: Some(status.net_dev.as_bytes()),
+        statfs: status.statfs.as_ref(),
+        stat: Some(status.stat.as_bytes()),
+        cpuinfo: Some(status.cpuinfo.as_bytes()),
+    };
+    let mut encoder = Encoder::new();
+    encoder.set_limit(MAX_DATAGRAM);
+    let mut datagrams = Vec::new();
+    encode_report(
+        &mut encoder,
+        &Header::status(node, sequence, beostat::shm::now_ns()),
+        &report,
+        None,
+        |d| datagrams.push(d.to_vec()),
+    )
+    .unwrap();
+    datagrams
+}
+
+fn send(port: u16, datagrams: &[Vec<u8>]) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for d in datagrams {
+        socket.send_to(d, ("127.0.0.1", port)).unwrap();
+    }
+}
+
+/// Polls (a bounded number of times) until `node` has data.
+fn wait_for_node(shm: &Path, node: i32) {
+    let reader = Reader::new(shm);
+    for _ in 0..500 {
+        if reader.cpu_count(node).is_ok_and(|n| n > 0) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("node {node} never appeared in {}", shm.display());
+}
+
+/// Expected `dump_node` lines for a sample directory, computed from the
+/// files' text with the mapping documented in src/proc/stat.rs.
+fn expected_lines(name: &str) -> Vec<String> {
+    let dir = sample(name);
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
+    let mut lines = Vec::new();
+
+    let loadavg = read("loadavg");
+    let f: Vec<&str> = loadavg.split_whitespace().collect();
+    let (active, total) = f[3].split_once('/').unwrap();
+    lines.push(format!(
+        "loadavg {} {} {} {active} {total} {}",
+        f[0], f[1], f[2], f[4]
+    ));
+
+    let meminfo = read("meminfo");
+    let kb = |key: &str| -> u64 {
+        meminfo
+            .lines()
+            .find(|l| l.starts_with(&format!("{key}:")))
+            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024)
+            .unwrap_or(0)
+    };
+    lines.push(format!(
+        "meminfo {} {} {} {} {} {} {}",
+        kb("MemTotal") - kb("MemFree"),
+        kb("MemFree"),
+        kb("SwapTotal") - kb("SwapFree"),
+        kb("SwapFree"),
+        kb("Shmem"),
+        kb("Buffers"),
+        kb("Cached")
+    ));
+
+    let stat = read("stat");
+    let cpu_lines: Vec<Vec<u64>> = stat
+        .lines()
+        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(|v| v.parse().unwrap())
+                .collect()
+        })
+        .collect();
+    lines.push(format!("cpus {}", cpu_lines.len()));
+    let cpuinfo = read("cpuinfo");
+    let mhz: f64 = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("cpu MHz"))
+        .map(|l| l.split(':').nth(1).unwrap().trim().parse().unwrap())
+        .unwrap();
+    lines.push(format!("mhz {mhz:.3}"));
+    lines.push("name node-under-test".into());
+    for (cpu, v) in cpu_lines.iter().enumerate() {
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        lines.push(format!(
+            "stat {cpu} {} {} {} {}",
+            at(0),
+            at(2) + at(5) + at(6) + at(7),
+            at(1),
+            at(3) + at(4)
+        ));
+    }
+
+    for line in read("net/dev").lines().skip(2) {
+        let (name, counters) = line.rsplit_once(':').unwrap();
+        lines.push(format!(
+            "net {} {}",
+            name.trim(),
+            counters.split_whitespace().collect::<Vec<_>>().join(" ")
+        ));
+    }
+    lines
+}
+
+/// `dump_node` output minus the lines that do not come from /proc.
+fn dump(shm: &Path, node: i32) -> Vec<String> {
+    let output = run(&compile("dump_node"), shm, &[&node.to_string()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("time ") && !l.starts_with("statfs "))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn every_value_a_node_sent_reads_back_equal_through_the_c_api() {
+    let shm = tempfile::tempdir().unwrap();
+    let daemon = start(shm.path(), &[]);
+    for (node, name) in [(3, "x86_64-8cpu"), (4, "x86_64-vm-2cpu")] {
+        send(daemon.port, &report_from(name, node, 1));
+        wait_for_node(shm.path(), node);
+        let mut expected = expected_lines(name);
+        expected.retain(|l| !l.starts_with("name "));
+        let mut got = dump(shm.path(), node);
+        got.retain(|l| !l.starts_with("name "));
+        assert_eq!(got, expected, "node {node} from {name}");
+    }
+    let statfs = beostat::collect::statfs(Path::new("/")).unwrap();
+    let reader = Reader::new(shm.path());
+    let published = reader.statfs(3).unwrap();
+    assert_eq!(
+        (published.f_bsize, published.f_blocks),
+        (statfs.f_bsize, statfs.f_blocks)
+    );
+    assert_eq!(reader.name(3).unwrap(), b"node-under-test");
+}
+
+#[test]
+fn the_master_publishes_its_own_proc_as_node_minus_one() {
+    let shm = tempfile::tempdir().unwrap();
+    let _daemon = start(shm.path(), &[]);
+    wait_for_node(shm.path(), -1);
+    let mut expected = expected_lines("x86_64-8cpu");
+    expected.retain(|l| !l.starts_with("name "));
+    let mut got = dump(shm.path(), -1);
+    got.retain(|l| !l.starts_with("name "));
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn bad_datagrams_are_counted_by_reason_and_change_no_other_node() {
+    let shm = tempfile::tempdir().unwrap();
+    let daemon = start(shm.path(), &["--max-nodes", "1000"]);
+    send(daemon.port, &report_from("x86_64-vm-2cpu", 1, 1));
+    wait_for_node(shm.path(), 1);
+    let before = dump(shm.path(), 1);
+
+    let good = report_from("x86_64-vm-2cpu", 2, 7).remove(0);
+    let cut_short = good[..20].to_vec();
+    let mut wrong_magic = good.clone();
+    wrong_magic[0] = b'X';
+    let mut future = good.clone();
+    future[4] = 99;
+    let mut overrun = good.clone();
+    overrun[34] = 0xff; // first section's length high byte
+    let huge_node = report_from("x86_64-vm-2cpu", 5000, 8).remove(0);
+    let claims_master = report_from("x86_64-vm-2cpu", -1, 9).remove(0);
+    let unnumbered = report_from("x86_64-vm-2cpu", NODE_FROM_ADDRESS, 10).remove(0);
+    let mut bad_text = report_from("x86_64-vm-2cpu", 6, 11).remove(0);
+    // Corrupt one byte of the loadavg text only: the other sections still count.
+    let position = bad_text
+        .windows(3)
+        .position(|w| w == b"0.0" || w == b"0.1" || w == b"0.2")
+        .unwrap();
+    bad_text[position] = 0xff;
+    send(
+        daemon.port,
+        &[
+            b"short".to_vec(),
+            cut_short,
+            wrong_magic,
+            future,
+            overrun,
+            huge_node,
+            claims_master,
+            unnumbered,
+            bad_text,
+        ],
+    );
+    wait_for_node(shm.path(), 6);
+
+    let reader = Reader::new(shm.path());
+    let counters = reader.counters().unwrap();
+    let count = |c: Counter| counters[c as usize];
+    assert_eq!(count(Counter::DroppedTruncated), 1, "a header cut short");
+    assert_eq!(
+        count(Counter::DroppedBadMagic),
+        2,
+        "'short' and the wrong magic"
+    );
+    assert_eq!(count(Counter::DroppedBadVersion), 1);
+    assert_eq!(count(Counter::DroppedMalformed), 1);
+    assert_eq!(
+        count(Counter::DroppedBadNode),
+        3,
+        "5000 over --max-nodes, -1, and no iprange for an unnumbered report"
+    );
+    assert_eq!(count(Counter::ParseErrors), 1, "the corrupted loadavg text");
+    assert_eq!(count(Counter::DatagramsAccepted), 2);
+    assert_eq!(
+        count(Counter::DatagramsReceived),
+        10,
+        "node 1 and the nine above"
+    );
+    assert_eq!(
+        dump(shm.path(), 1),
+        before,
+        "node 1 is byte-for-byte unchanged"
+    );
+    assert!(
+        reader.loadavg(6).is_err() || reader.loadavg(6).unwrap().last_pid == 0,
+        "loadavg not published"
+    );
+    assert!(
+        reader.cpu_count(6).unwrap() > 0,
+        "stat of the same datagram still published"
+    );
+}
+
+#[test]
+fn unnumbered_reports_take_their_node_from_the_iprange_of_the_config_file() {
+    let shm = tempfile::tempdir().unwrap();
+    let config = shm.path().join("beowulf-config");
+    std::fs::write(&config, "interface eth1\niprange 42 127.0.0.1 127.0.0.3\n").unwrap();
+    let daemon = start(shm.path(), &["--config", config.to_str().unwrap()]);
+    send(
+        daemon.port,
+        &report_from("x86_64-vm-2cpu", NODE_FROM_ADDRESS, 1),
+    );
+    wait_for_node(shm.path(), 42);
+    assert_eq!(Reader::new(shm.path()).cpu_count(42).unwrap(), 2);
+}
+
+#[test]
+fn silent_nodes_are_marked_down_and_keep_their_data() {
+    let shm = tempfile::tempdir().unwrap();
+    let daemon = start(shm.path(), &["--expiry", "1"]);
+    send(daemon.port, &report_from("x86_64-vm-2cpu", 0, 1));
+    wait_for_node(shm.path(), 0);
+    let reader = Reader::new(shm.path());
+    let mut state = reader.state(0).unwrap();
+    for _ in 0..600 {
+        if state == NodeState::Down {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        state = reader.state(0).unwrap();
+    }
+    assert_eq!(state, NodeState::Down);
+    assert_eq!(
+        reader.cpu_count(0).unwrap(),
+        2,
+        "data of a down node stays visible"
+    );
+    assert!(!reader.is_available(0, 0, &[]).unwrap());
+}
+
+#[test]
+fn sigterm_exits_zero_and_leaves_the_files_readable() {
+    let shm = tempfile::tempdir().unwrap();
+    let mut daemon = start(shm.path(), &[]);
+    send(daemon.port, &report_from("x86_64-vm-2cpu", 0, 1));
+    wait_for_node(shm.path(), 0);
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(daemon.child.id() as i32, libc::SIGTERM) };
+    let status = daemon.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(Reader::new(shm.path()).cpu_count(0).unwrap(), 2);
+}
+
+#[test]
+fn a_second_recvstats_on_the_same_directory_names_the_first() {
+    let shm = tempfile::tempdir().unwrap();
+    let first = start(shm.path(), &[]);
+    let output = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+        .args(["-f", "-p", "0", "--config", "/nonexistent"])
+        .arg("--shm-dir")
+        .arg(shm.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "another writer (pid {}) is running",
+            first.child.id()
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_d_or_f_it_forks_returns_zero_and_serves() {
+    let shm = tempfile::tempdir().unwrap();
+    let pidfile = shm.path().join("recvstats.pid");
+    let status = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+        .args(["-p", "0", "-i", "lo", "--config", "/nonexistent"])
+        .arg("--shm-dir")
+        .arg(shm.path())
+        .arg("--pidfile")
+        .arg(&pidfile)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let pid: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        Path::new(&format!("/proc/{pid}")).exists(),
+        "the daemon runs"
+    );
+    wait_for_node(shm.path(), -1);
+    // SAFETY: kill(2) on the daemon we started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    for _ in 0..500 {
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        !Path::new(&format!("/proc/{pid}")).exists(),
+        "the daemon exits on SIGTERM"
+    );
+    assert!(!pidfile.exists(), "the pidfile is removed");
+}
+
+#[test]
+fn startup_errors_are_one_line_with_the_program_name() {
+    let cases: [&[&str]; 3] = [
+        &["-f", "--shm-dir", "/nonexistent/dir"],
+        &["-f", "--shm-dir", "/tmp", "-i", "nosuchif0"],
+        &["--shm-dir", "/nonexistent/dir"],
+    ];
+    for args in cases {
+        let output = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+            .args(["-p", "0", "--config", "/nonexistent"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| !l.contains("warning")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {stderr}");
+        assert!(errors[0].starts_with("recvstats: "), "{args:?}: {stderr}");
+    }
+}
