@@ -14,13 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
-use common::{compile, run};
-
-fn sample(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/proc")
-        .join(name)
-}
+use common::{dump, expected_lines, sample, wait_for_node};
 
 /// A running recvstats in the foreground; killed when dropped.
 struct Daemon {
@@ -128,110 +122,6 @@ fn send(port: u16, datagrams: &[Vec<u8>]) {
     for d in datagrams {
         socket.send_to(d, ("127.0.0.1", port)).unwrap();
     }
-}
-
-/// Polls (a bounded number of times) until `node` has data.
-fn wait_for_node(shm: &Path, node: i32) {
-    let reader = Reader::new(shm);
-    for _ in 0..500 {
-        if reader.cpu_count(node).is_ok_and(|n| n > 0) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("node {node} never appeared in {}", shm.display());
-}
-
-/// Expected `dump_node` lines for a sample directory, computed from the
-/// files' text with the mapping documented in src/proc/stat.rs.
-fn expected_lines(name: &str) -> Vec<String> {
-    let dir = sample(name);
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap();
-    let mut lines = Vec::new();
-
-    let loadavg = read("loadavg");
-    let f: Vec<&str> = loadavg.split_whitespace().collect();
-    let (active, total) = f[3].split_once('/').unwrap();
-    lines.push(format!(
-        "loadavg {} {} {} {active} {total} {}",
-        f[0], f[1], f[2], f[4]
-    ));
-
-    let meminfo = read("meminfo");
-    let kb = |key: &str| -> u64 {
-        meminfo
-            .lines()
-            .find(|l| l.starts_with(&format!("{key}:")))
-            .map(|l| l.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024)
-            .unwrap_or(0)
-    };
-    lines.push(format!(
-        "meminfo {} {} {} {} {} {} {}",
-        kb("MemTotal") - kb("MemFree"),
-        kb("MemFree"),
-        kb("SwapTotal") - kb("SwapFree"),
-        kb("SwapFree"),
-        kb("Shmem"),
-        kb("Buffers"),
-        kb("Cached")
-    ));
-
-    let stat = read("stat");
-    let cpu_lines: Vec<Vec<u64>> = stat
-        .lines()
-        .filter(|l| l.starts_with("cpu") && l.as_bytes().get(3).is_some_and(u8::is_ascii_digit))
-        .map(|l| {
-            l.split_whitespace()
-                .skip(1)
-                .map(|v| v.parse().unwrap())
-                .collect()
-        })
-        .collect();
-    lines.push(format!("cpus {}", cpu_lines.len()));
-    let cpuinfo = read("cpuinfo");
-    let mhz: f64 = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("cpu MHz"))
-        .map(|l| l.split(':').nth(1).unwrap().trim().parse().unwrap())
-        .unwrap();
-    lines.push(format!("mhz {mhz:.3}"));
-    lines.push("name node-under-test".into());
-    for (cpu, v) in cpu_lines.iter().enumerate() {
-        let at = |i: usize| v.get(i).copied().unwrap_or(0);
-        lines.push(format!(
-            "stat {cpu} {} {} {} {}",
-            at(0),
-            at(2) + at(5) + at(6) + at(7),
-            at(1),
-            at(3) + at(4)
-        ));
-    }
-
-    for line in read("net/dev").lines().skip(2) {
-        let (name, counters) = line.rsplit_once(':').unwrap();
-        lines.push(format!(
-            "net {} {}",
-            name.trim(),
-            counters.split_whitespace().collect::<Vec<_>>().join(" ")
-        ));
-    }
-    lines
-}
-
-/// `dump_node` output minus the lines that do not come from /proc.
-fn dump(shm: &Path, node: i32) -> Vec<String> {
-    let output = run(&compile("dump_node"), shm, &[&node.to_string()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| !l.starts_with("time ") && !l.starts_with("statfs "))
-        .map(String::from)
-        .collect()
 }
 
 #[test]
