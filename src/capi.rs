@@ -17,7 +17,7 @@
 use crate::error::{Error, Result};
 use crate::shm::Reader;
 use crate::types::{
-    beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time,
+    beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time, MAX_NET_DEV,
 };
 use libc::{c_char, c_int, c_ulong, gid_t, time_t, uid_t};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -210,7 +210,8 @@ pub extern "C" fn beostat_get_net_dev(
         if size > 0 && devs.is_null() {
             return Err(Error::NullPointer);
         }
-        let table = reader().net_dev(node)?;
+        let mut table = [beostat_net_dev::default(); MAX_NET_DEV];
+        reader().net_dev_into(node, &mut table)?;
         let filled = table
             .iter()
             .copied()

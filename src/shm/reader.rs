@@ -207,7 +207,7 @@ impl Reader {
     /// Runs `query` on current mappings, remapping first if the files changed
     /// and retrying if they changed (or were truncated) during the query.
     fn with<R>(&self, mut query: impl FnMut(&Snapshot) -> Result<R>) -> Result<R> {
-        let mut last_error = Error::Busy;
+        let mut last_error = None;
         for _ in 0..REMAP_ATTEMPTS {
             {
                 let guard = self.current.load();
@@ -222,14 +222,14 @@ impl Reader {
             }
             match Snapshot::open(&self.dir) {
                 Ok(fresh) => self.current.store(Some(Arc::new(fresh))),
-                Err(e @ Error::Inconsistent(_)) => last_error = e,
+                Err(e @ Error::Inconsistent(_)) => last_error = Some(e),
                 Err(e) => {
                     self.current.store(None);
                     return Err(e);
                 }
             }
         }
-        Err(last_error)
+        Err(last_error.unwrap_or(Error::Busy))
     }
 
     /// Header facts (capacities, writer, generation).
@@ -281,7 +281,32 @@ impl Reader {
 
     /// The whole net_dev table of `node` (unused entries zeroed).
     pub fn net_dev(&self, node: i32) -> Result<[beostat_net_dev; MAX_NET_DEV]> {
-        self.with(|s| s.read_record(node, |r| unsafe_load!(r, net_dev)))
+        let mut table = [beostat_net_dev::default(); MAX_NET_DEV];
+        self.net_dev_into(node, &mut table)?;
+        Ok(table)
+    }
+
+    /// Copies the used net_dev entries of `node` to the start of `table`
+    /// (which should be zeroed: entries past the used ones are not touched)
+    /// and returns how many there are. Copies only the used entries.
+    pub fn net_dev_into(
+        &self,
+        node: i32,
+        table: &mut [beostat_net_dev; MAX_NET_DEV],
+    ) -> Result<usize> {
+        self.with(|s| {
+            s.read_record(node, |r| {
+                let used = (unsafe_load!(r, net_dev_count).max(0) as usize).min(MAX_NET_DEV);
+                // SAFETY: r points at a whole record; entry i < MAX_NET_DEV
+                // lies inside its net_dev array.
+                let first = unsafe { (&raw const (*r).net_dev).cast::<beostat_net_dev>() };
+                for (i, entry) in table.iter_mut().enumerate().take(used) {
+                    // SAFETY: as above.
+                    *entry = unsafe { seqlock::load(first.add(i)) };
+                }
+                used
+            })
+        })
     }
 
     /// Bytes per second summed over the node's interfaces.
@@ -680,14 +705,38 @@ impl Snapshot {
         })
     }
 
+    /// CPUs of an up node used less than `threshold`, computed during the
+    /// copy: no allocation, only the CPU pairs are read.
     fn idle_cpus(&self, node: i32, threshold: f32) -> Result<i32> {
-        let data = self.read_node(node)?;
-        if data.state != NodeState::Up {
-            return Ok(0);
-        }
-        Ok((0..data.stat_cpu.len())
-            .filter(|&c| data.cpu_percent(c).is_some_and(|u| u < threshold))
-            .count() as i32)
+        let g = self.geometry;
+        let (time, idle) = self.read_record(node, |r| {
+            let time = unsafe_load!(r, time);
+            let has_stat = unsafe_load!(r, flags) & BEOSTAT_RECORD_HAS_STAT != 0;
+            let count = (unsafe_load!(r, cpu_count).max(0) as usize).min(g.cpu_capacity as usize);
+            let base = r as *const u8;
+            let idle = (0..if has_stat { count } else { 0 })
+                .filter(|&c| {
+                    // SAFETY: c < cpu_capacity: inside this record's stride.
+                    let (current, previous) = unsafe {
+                        (
+                            seqlock::load(
+                                base.add(g.stat_cpu_offset(c, false)) as *const beostat_stat_cpu
+                            ),
+                            seqlock::load(
+                                base.add(g.stat_cpu_offset(c, true)) as *const beostat_stat_cpu
+                            ),
+                        )
+                    };
+                    cpu_usage(&current, &previous) < threshold
+                })
+                .count() as i32;
+            (time, idle)
+        })?;
+        Ok(if self.judge(time.time) == NodeState::Up {
+            idle
+        } else {
+            0
+        })
     }
 }
 
