@@ -23,6 +23,10 @@ pub mod proc;
 ///
 /// cbindgen:ignore
 pub mod protocol;
+/// sendstats internals (Rust-only).
+///
+/// cbindgen:ignore
+pub mod send;
 pub mod shm;
 pub mod types;
 
