@@ -15,6 +15,10 @@ pub mod collect;
 /// cbindgen:ignore
 pub mod daemon;
 pub mod error;
+/// Network interfaces and multicast socket options (Rust-only).
+///
+/// cbindgen:ignore
+pub mod netif;
 /// /proc text parsers (Rust-only).
 ///
 /// cbindgen:ignore
@@ -27,6 +31,10 @@ pub mod protocol;
 ///
 /// cbindgen:ignore
 pub mod recv;
+/// sendstats internals (Rust-only).
+///
+/// cbindgen:ignore
+pub mod send;
 pub mod shm;
 pub mod types;
 

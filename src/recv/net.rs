@@ -11,8 +11,8 @@
 //! still works.
 
 use crate::error::{Error, Result};
+use crate::netif;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
-use std::ffi::CString;
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 
@@ -45,46 +45,6 @@ pub struct Sockets {
     pub multicast_targets: Vec<SocketAddr>,
 }
 
-/// Index of a network interface, with a clear error when it does not exist.
-pub fn interface_index(name: &str) -> Result<u32> {
-    let c_name = CString::new(name)
-        .map_err(|_| Error::InvalidArgument(format!("interface name {name:?}")))?;
-    // SAFETY: c_name is a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(c_name.as_ptr()) };
-    if index == 0 {
-        return Err(Error::InvalidArgument(format!(
-            "interface {name} does not exist"
-        )));
-    }
-    Ok(index)
-}
-
-/// Does the interface have the MULTICAST flag?
-fn supports_multicast(name: &str) -> bool {
-    let mut addresses: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills a list we free below.
-    if unsafe { libc::getifaddrs(&mut addresses) } != 0 {
-        return false;
-    }
-    let mut found = false;
-    let mut cursor = addresses;
-    while !cursor.is_null() {
-        // SAFETY: cursor walks the list getifaddrs returned.
-        let entry = unsafe { &*cursor };
-        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
-        let entry_name = unsafe { std::ffi::CStr::from_ptr(entry.ifa_name) };
-        if entry_name.to_bytes() == name.as_bytes()
-            && entry.ifa_flags & libc::IFF_MULTICAST as u32 != 0
-        {
-            found = true;
-        }
-        cursor = entry.ifa_next;
-    }
-    // SAFETY: the list came from getifaddrs.
-    unsafe { libc::freeifaddrs(addresses) };
-    found
-}
-
 fn bind_error(port: u16, e: std::io::Error) -> Error {
     match e.kind() {
         ErrorKind::AddrInUse => Error::io(
@@ -104,11 +64,21 @@ fn udp(domain: Domain) -> std::io::Result<Socket> {
 
 /// Opens and joins everything.
 pub fn open(options: &NetOptions) -> Result<Sockets> {
-    let index = match &options.interface {
-        Some(name) => interface_index(name)?,
-        None => 0,
+    let interface = match &options.interface {
+        Some(name) => Some(
+            netif::interface_flags(name)
+                .ok()
+                .flatten()
+                .zip(netif::if_index(name))
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!("interface {name} does not exist"))
+                })?,
+        ),
+        None => None,
     };
-    let multicast_capable = options.interface.as_deref().is_none_or(supports_multicast);
+    let index = interface.map_or(0, |(_, index)| index);
+    let multicast_capable =
+        interface.is_none_or(|(flags, _)| flags & libc::IFF_MULTICAST as u32 != 0);
     if let (Some(name), false) = (&options.interface, multicast_capable) {
         log::warn!("interface {name} has no MULTICAST flag: receiving unicast only");
     }
@@ -133,7 +103,7 @@ pub fn open(options: &NetOptions) -> Result<Sockets> {
     if multicast_capable {
         let joined = v4
             .join_multicast_v4_n(&options.group_v4, &InterfaceIndexOrAddress::Index(index))
-            .and_then(|()| set_multicast_if_index_v4(&v4, index))
+            .and_then(|()| netif::set_multicast_if_v4_index(&v4, index))
             .and_then(|()| v4.set_multicast_loop_v4(false))
             .and_then(|()| v4.set_multicast_ttl_v4(1));
         match joined {
@@ -200,31 +170,6 @@ pub fn open(options: &NetOptions) -> Result<Sockets> {
         port,
         multicast_targets,
     })
-}
-
-/// IP_MULTICAST_IF by interface index (socket2 only takes an address).
-pub fn set_multicast_if_index_v4(socket: &Socket, index: u32) -> std::io::Result<()> {
-    use std::os::unix::io::AsRawFd;
-    let request = libc::ip_mreqn {
-        imr_multiaddr: libc::in_addr { s_addr: 0 },
-        imr_address: libc::in_addr { s_addr: 0 },
-        imr_ifindex: index as libc::c_int,
-    };
-    // SAFETY: a valid socket and a properly sized ip_mreqn.
-    let result = unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_MULTICAST_IF,
-            &request as *const libc::ip_mreqn as *const libc::c_void,
-            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
-        )
-    };
-    if result == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
 }
 
 fn interface_label(options: &NetOptions) -> String {
