@@ -370,3 +370,55 @@ fn startup_errors_are_one_line_with_the_program_name() {
         assert!(errors[0].starts_with("recvstats: "), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn ipv6_unicast_is_received_and_a_node_above_the_initial_capacity_grows_the_files() {
+    let shm = tempfile::tempdir().unwrap();
+    let daemon = start(shm.path(), &["-N", "2"]);
+    let Ok(socket) = UdpSocket::bind("[::1]:0") else {
+        eprintln!("skipped: this host has no IPv6 loopback");
+        return;
+    };
+    for datagram in report_from("x86_64-vm-2cpu", 10, 1) {
+        socket.send_to(&datagram, ("::1", daemon.port)).unwrap();
+    }
+    wait_for_node(shm.path(), 10);
+    let reader = Reader::new(shm.path());
+    assert!(reader.control().unwrap().geometry.node_capacity >= 11);
+    assert_eq!(reader.cpu_count(10).unwrap(), 2);
+}
+
+#[test]
+fn sighup_rereads_the_config_file() {
+    let shm = tempfile::tempdir().unwrap();
+    let config = shm.path().join("beowulf-config");
+    std::fs::write(&config, "# no ranges yet\n").unwrap();
+    let mut daemon = start(shm.path(), &["--config", config.to_str().unwrap()]);
+    send(
+        daemon.port,
+        &report_from("x86_64-vm-2cpu", NODE_FROM_ADDRESS, 1),
+    );
+    let reader = Reader::new(shm.path());
+    let dropped = |r: &Reader| r.counters().unwrap()[Counter::DroppedBadNode as usize];
+    for _ in 0..500 {
+        if dropped(&reader) == 1 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        dropped(&reader),
+        1,
+        "no iprange yet: an unnumbered report is dropped"
+    );
+
+    std::fs::write(&config, "iprange 7 127.0.0.1 127.0.0.1\n").unwrap();
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(daemon.child.id() as i32, libc::SIGHUP) };
+    while !daemon.next_log_line().contains("reread") {}
+    send(
+        daemon.port,
+        &report_from("x86_64-vm-2cpu", NODE_FROM_ADDRESS, 2),
+    );
+    wait_for_node(shm.path(), 7);
+}
