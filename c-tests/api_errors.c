@@ -4,6 +4,9 @@
  *   nofiles   - the directory has no shm files: everything fails with ENOENT;
  *   badmagic  - the files are not ours: everything fails with EPROTO;
  *   newer     - the files have a newer layout version: EPROTO;
+ *   busy      - the fixture with node 0's record left mid-write (odd sequence
+ *               counter, as a writer killed mid-record leaves it): node 0
+ *               fails with EAGAIN after the bounded retries, node 3 still reads;
  *   arguments - the known-values fixture: bad nodes (ESRCH), bad CPUs
  *               (EINVAL), NULL pointers (EFAULT), bad sizes (EINVAL); and
  *               outputs are left untouched on error.
@@ -100,6 +103,18 @@ static void bad_arguments(void)
     CHECK_LL(beostat_get_net_dev(0, NULL, 0), 0);
 }
 
+static void busy_record(void)
+{
+    struct beostat_loadavg load;
+    struct beostat_meminfo mem;
+
+    CHECK_ERRNO(beostat_get_loadavg(0, &load), -1, EAGAIN);
+    CHECK_ERRNO(beostat_get_meminfo(0, &mem), -1, EAGAIN);
+    CHECK_ERRNO(beostat_get_cpu_percent(0, 0), -1.0f, EAGAIN);
+    CHECK_LL(beostat_get_loadavg(3, &load), 0);
+    CHECK_LL(load.last_pid, 777);
+}
+
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "";
@@ -108,10 +123,12 @@ int main(int argc, char **argv)
         everything_fails_with(ENOENT);
     else if (strcmp(what, "badmagic") == 0 || strcmp(what, "newer") == 0)
         everything_fails_with(EPROTO);
+    else if (strcmp(what, "busy") == 0)
+        busy_record();
     else if (strcmp(what, "arguments") == 0)
         bad_arguments();
     else {
-        fprintf(stderr, "usage: api_errors nofiles|badmagic|newer|arguments\n");
+        fprintf(stderr, "usage: api_errors nofiles|badmagic|newer|busy|arguments\n");
         return 2;
     }
     return finish();

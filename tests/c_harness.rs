@@ -234,6 +234,21 @@ fn error_paths_return_minus_one_with_errno() {
         &run(&program, fixture.path(), &["arguments"]),
     );
 
+    // A record left mid-write: node 0 is record 1; its first 8 bytes are
+    // the sequence counter. The writer stays alive (holding the lock) but
+    // idle, as if it had stopped between the odd and the even store.
+    let busy = tempfile::tempdir().unwrap();
+    let writer = write_fixture(busy.path());
+    let record_size = writer.geometry().record_size();
+    let nodes = busy.path().join(NODES_FILE_NAME);
+    let mut bytes = std::fs::read(&nodes).unwrap();
+    let seq_at = BEOSTAT_SHM_HEADER_BYTES + record_size;
+    let seq = u64::from_ne_bytes(bytes[seq_at..seq_at + 8].try_into().unwrap());
+    bytes[seq_at..seq_at + 8].copy_from_slice(&(seq | 1).to_ne_bytes());
+    std::fs::write(&nodes, bytes).unwrap();
+    assert_all_passed("api_errors busy", &run(&program, busy.path(), &["busy"]));
+    drop(writer);
+
     let foreign = tempfile::tempdir().unwrap();
     for name in [CONTROL_FILE_NAME, NODES_FILE_NAME] {
         std::fs::write(
