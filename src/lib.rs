@@ -5,6 +5,10 @@
 //! daemons and commands use. The shared-memory files are the contract between
 //! them: [`shm::ShmWriter`] is the one writer, [`shm::Reader`] the many readers.
 
+/// Datagram authentication: shared key, HMAC, replay (Rust-only).
+///
+/// cbindgen:ignore
+pub mod auth;
 pub mod capi;
 /// Reading a machine's own /proc status (Rust-only).
 ///
