@@ -2,127 +2,17 @@
 //! fixed /proc samples, and every value read back through the C API and
 //! compared with the sample files (parsed here independently of src/proc).
 
-use beostat::collect::{Source, Status};
-use beostat::protocol::{encode_report, Encoder, Header, Report, MAX_DATAGRAM, NODE_FROM_ADDRESS};
+use beostat::protocol::NODE_FROM_ADDRESS;
 use beostat::shm::layout::Counter;
 use beostat::shm::{NodeState, Reader};
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{dump, expected_lines, sample, wait_for_node};
-
-/// A running recvstats in the foreground; killed when dropped.
-struct Daemon {
-    child: Child,
-    port: u16,
-    log: mpsc::Receiver<String>,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(shm: &Path, extra: &[&str]) -> Daemon {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recvstats"))
-        .args([
-            "-d",
-            "-p",
-            "0",
-            "-i",
-            "lo",
-            "--config",
-            "/nonexistent/config",
-        ])
-        .arg("--shm-dir")
-        .arg(shm)
-        .arg("--proc-root")
-        .arg(sample("x86_64-8cpu"))
-        .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start recvstats");
-    let (sender, log) = mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut port = None;
-    while port.is_none() {
-        let line = log
-            .recv_timeout(Duration::from_secs(30))
-            .expect("recvstats said where it listens");
-        port = line
-            .strip_prefix("recvstats: listening on UDP port ")
-            .and_then(|rest| rest.split(';').next())
-            .and_then(|p| p.parse().ok());
-    }
-    let mut daemon = Daemon {
-        child,
-        port: port.unwrap(),
-        log,
-    };
-    // "publishing in" follows once the files are ready.
-    while !daemon.next_log_line().contains("publishing in") {}
-    daemon
-}
-
-impl Daemon {
-    fn next_log_line(&mut self) -> String {
-        self.log
-            .recv_timeout(Duration::from_secs(30))
-            .expect("recvstats log line")
-    }
-}
-
-/// The datagrams sendstats would send for the sample directory `name`.
-fn report_from(name: &str, node: i32, sequence: u64) -> Vec<Vec<u8>> {
-    let source = Source {
-        proc_root: sample(name),
-        statfs_path: PathBuf::from("/"),
-    };
-    let mut status = Status::default();
-    source.read(true, &mut status);
-    let report = Report {
-        hostname: Some(b"node-under-test"),
-        loadavg: Some(status.loadavg.as_bytes()),
-        meminfo: Some(status.meminfo.as_bytes()),
-        net_dev: Some(status.net_dev.as_bytes()),
-        statfs: status.statfs.as_ref(),
-        stat: Some(status.stat.as_bytes()),
-        cpuinfo: Some(status.cpuinfo.as_bytes()),
-    };
-    let mut encoder = Encoder::new();
-    encoder.set_limit(MAX_DATAGRAM);
-    let mut datagrams = Vec::new();
-    encode_report(
-        &mut encoder,
-        &Header::status(node, sequence, beostat::shm::now_ns()),
-        &report,
-        None,
-        |d| datagrams.push(d.to_vec()),
-    )
-    .unwrap();
-    datagrams
-}
-
-fn send(port: u16, datagrams: &[Vec<u8>]) {
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for d in datagrams {
-        socket.send_to(d, ("127.0.0.1", port)).unwrap();
-    }
-}
+use common::daemon::{report_from, send, start};
+use common::{dump, expected_lines, wait_for_node};
 
 #[test]
 fn every_value_a_node_sent_reads_back_equal_through_the_c_api() {

@@ -2,6 +2,8 @@
 //! programs in `c-tests/` against the library cargo built.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use beostat::shm::Reader;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
