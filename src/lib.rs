@@ -6,6 +6,10 @@
 //! them: [`shm::ShmWriter`] is the one writer, [`shm::Reader`] the many readers.
 
 pub mod capi;
+/// The commands' shared logic (Rust-only).
+///
+/// cbindgen:ignore
+pub mod cmd;
 /// Reading a machine's own /proc status (Rust-only).
 ///
 /// cbindgen:ignore
