@@ -12,11 +12,15 @@
 //! - [`select`]: node lists like `-1,0-15` (the `--node` option).
 //! - [`text`]: `beostat`'s per-node text blocks.
 //! - [`json`]: `beostat --json`, the one documented schema.
+//! - [`table`]: `beostatus`'s rows, and its one-shot text modes.
+//! - [`tui`]: `beostatus`'s terminal monitor (ratatui).
 
 pub mod format;
 pub mod json;
 pub mod select;
+pub mod table;
 pub mod text;
+pub mod tui;
 
 use crate::error::{Error, Result};
 use crate::shm::layout::BEOSTAT_SHM_COUNTER_SLOTS;
