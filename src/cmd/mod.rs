@@ -14,9 +14,11 @@
 //! - [`json`]: `beostat --json`, the one documented schema.
 //! - [`table`]: `beostatus`'s rows, and its one-shot text modes.
 //! - [`tui`]: `beostatus`'s terminal monitor (ratatui).
+//! - [`metrics`]: the Prometheus text format, and the exporter's HTTP loop.
 
 pub mod format;
 pub mod json;
+pub mod metrics;
 pub mod select;
 pub mod table;
 pub mod text;
