@@ -10,6 +10,10 @@
 /// cbindgen:ignore
 pub mod auth;
 pub mod capi;
+/// The commands' shared logic (Rust-only).
+///
+/// cbindgen:ignore
+pub mod cmd;
 /// Reading a machine's own /proc status (Rust-only).
 ///
 /// cbindgen:ignore
