@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job on one machine, without root: recvstats in the foreground with
 # a private shm directory, a sendstats reporting this machine's /proc over
-# loopback as node 0, and what a C program linked with -lbeostat then reads
-# (c-tests/dump_node.c) for the master (-1) and node 0. Everything is removed
-# at the end.
+# loopback as node 0, then what `beostat` and `beostatus --once` show and what
+# a C program linked with -lbeostat reads (c-tests/dump_node.c) for node 0.
+# Everything is removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,7 +37,9 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 sleep 1.5   # a second report, so CPU use has two samples
-for node in -1 0; do
-    echo "== what libbeostat reads for node $node"
-    BEOSTAT_SHM_DIR="$work/shm" "$work/dump_node" "$node" | grep -v '^stat [4-9]\|^stat [1-9][0-9]'
-done
+echo "== beostat --loadavg --meminfo --cpuinfo"
+"$target/beostat" --shm-dir "$work/shm" --loadavg --meminfo --cpuinfo
+echo "== beostatus --once"
+"$target/beostatus" --shm-dir "$work/shm" --once
+echo "== what a C program linked with -lbeostat reads for node 0"
+BEOSTAT_SHM_DIR="$work/shm" "$work/dump_node" 0 | grep -v '^stat [4-9]\|^stat [1-9][0-9]'
