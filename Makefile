@@ -51,6 +51,12 @@ ifneq ($(SOURCE_DATE_EPOCH),)
 export SOURCE_DATE_EPOCH
 endif
 
+# This make's variables are its own: they do not reach the programs it runs
+# (above all the make of the RPM spec's %build, started by `make rpm`).
+unexport CARGO CARGO_FLAGS TARGET_DIR BUILT MANBUILD INSTALL PREFIX BINDIR SBINDIR \
+    LIBDIR INCLUDEDIR DATADIR MANDIR PKGCONFIGDIR SYSCONFDIR UNITDIR TMPFILESDIR \
+    DESTDIR DISTDIR RPM_TOPDIR RPMBUILD_FLAGS NO_BUILD
+
 DIST_NAME := beostat-$(VERSION)
 DISTDIR ?= .
 DIST_STAGE := $(TARGET_DIR)/dist/$(DIST_NAME)
@@ -173,7 +179,7 @@ dist:
 	@echo "$(DISTDIR)/$(DIST_NAME).tar.gz"
 
 rpm: dist
-	rpmbuild -ta $(RPMBUILD_FLAGS) --define "_topdir $(RPM_TOPDIR)" $(DISTDIR)/$(DIST_NAME).tar.gz
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL rpmbuild -ta $(RPMBUILD_FLAGS) --define "_topdir $(RPM_TOPDIR)" $(DISTDIR)/$(DIST_NAME).tar.gz
 	@find $(RPM_TOPDIR)/RPMS $(RPM_TOPDIR)/SRPMS -name '*.rpm' -newer $(DISTDIR)/$(DIST_NAME).tar.gz
 
 clean:
