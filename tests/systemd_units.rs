@@ -55,11 +55,22 @@ fn systemd_analyze_verify_accepts_the_units_without_a_warning() {
     }
     let scratch = tempfile::tempdir().unwrap();
     let (destdir, units) = install_units(scratch.path());
-    let output = Command::new("systemd-analyze")
-        .arg("verify")
+    let mut verify = Command::new("systemd-analyze");
+    verify.arg("verify");
+    // Documentation=man:recvstats(8) is checked with man(1), on the pages
+    // just installed.
+    if Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        verify.env("MANPATH", destdir.join("usr/share/man"));
+    } else {
+        println!("man(1) not found (apt-get install man-db): Documentation= not checked");
+        verify.arg("--man=no");
+    }
+    let output = verify
         .args(UNITS.map(|unit| units.join(unit)))
-        // Documentation=man:recvstats(8) is checked with man(1).
-        .env("MANPATH", destdir.join("usr/share/man"))
         .output()
         .unwrap();
     assert_success("systemd-analyze verify", &output);
