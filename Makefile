@@ -184,4 +184,4 @@ rpm: dist
 
 clean:
 	$(CARGO) clean
-	rm -f $(DIST_NAME).tar.gz
+	rm -f $(DISTDIR)/$(DIST_NAME).tar.gz
