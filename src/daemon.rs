@@ -8,14 +8,20 @@
 //!   returns only once the daemon serves, and a startup error still reaches
 //!   the administrator's terminal.
 //! - [`Signals`] turns SIGTERM/SIGINT and SIGHUP into flags the main loop polls.
+//! - [`notify`] tells a service manager (systemd `Type=notify`) when the
+//!   daemon is ready and when it stops, through `$NOTIFY_SOCKET`.
 //!
 //! This module never decides policy (what to log, when to detach); the
 //! binaries do.
 
 use std::ffi::CString;
+use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{Read, Write};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::io::FromRawFd;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -122,11 +128,19 @@ impl Readiness {
         Readiness { pipe: None }
     }
 
-    /// Tells the waiting parent that startup succeeded; it exits 0.
+    /// Tells the waiting parent that startup succeeded; it exits 0. Also
+    /// tells a service manager that asked (`READY=1`, see [`notify`]).
     pub fn ready(&mut self) {
         if let Some(mut pipe) = self.pipe.take() {
             let _ = pipe.write_all(b"\0");
         }
+        notify_or_warn("READY=1");
+    }
+
+    /// Tells a service manager that asked that shutdown has begun
+    /// (`STOPPING=1`, see [`notify`]).
+    pub fn stopping(&mut self) {
+        notify_or_warn("STOPPING=1");
     }
 
     /// Tells the waiting parent that startup failed; it prints `message`
@@ -135,6 +149,48 @@ impl Readiness {
         if let Some(mut pipe) = self.pipe.take() {
             let _ = pipe.write_all(message.as_bytes());
         }
+    }
+}
+
+/// The environment variable systemd sets for `Type=notify` services.
+pub const NOTIFY_SOCKET_ENV: &str = "NOTIFY_SOCKET";
+
+/// Sends `state` (for example `READY=1`) to the service manager, as
+/// sd_notify(3) does, if `$NOTIFY_SOCKET` names one: a datagram to that
+/// unix socket (an absolute path, or an abstract name written `@name`).
+/// Returns Ok(false) when the variable is not set, so the daemons behave
+/// the same under any init system.
+///
+/// Written with std's `UnixDatagram` rather than the `sd-notify` crate: the
+/// protocol is one datagram, and the crate would add a dependency to save
+/// twenty lines.
+pub fn notify(state: &str) -> std::io::Result<bool> {
+    let Some(value) = std::env::var_os(NOTIFY_SOCKET_ENV) else {
+        return Ok(false);
+    };
+    let address = notify_address(&value)?;
+    UnixDatagram::unbound()?.send_to_addr(state.as_bytes(), &address)?;
+    Ok(true)
+}
+
+/// The socket address `$NOTIFY_SOCKET` names.
+fn notify_address(value: &OsStr) -> std::io::Result<SocketAddr> {
+    match value.as_bytes() {
+        [b'@', name @ ..] => SocketAddr::from_abstract_name(name),
+        [b'/', ..] => SocketAddr::from_pathname(value),
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{NOTIFY_SOCKET_ENV}={} is neither an absolute path nor @name",
+                value.to_string_lossy()
+            ),
+        )),
+    }
+}
+
+fn notify_or_warn(state: &str) {
+    if let Err(e) = notify(state) {
+        log::warn!("cannot tell the service manager {state}: {e}");
     }
 }
 
@@ -247,5 +303,24 @@ impl Signals {
     /// True (once) after SIGHUP arrived.
     pub fn take_reload(&self) -> bool {
         self.reload.swap(false, Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_socket_is_a_path_or_an_abstract_name() {
+        let path = notify_address(OsStr::new("/run/systemd/notify")).unwrap();
+        assert_eq!(path.as_pathname(), Some(Path::new("/run/systemd/notify")));
+        let abstract_name = notify_address(OsStr::new("@beostat/notify")).unwrap();
+        assert_eq!(
+            abstract_name.as_abstract_name(),
+            Some(&b"beostat/notify"[..])
+        );
+        for bad in ["", "relative/path", "vsock:2:1234"] {
+            assert!(notify_address(OsStr::new(bad)).is_err(), "{bad:?}");
+        }
     }
 }

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Parser};
+use clap::{ArgAction, CommandFactory, Parser};
 
 use super::{
     Error, DEFAULT_FULL_INTERVAL, DEFAULT_GROUP_V4, DEFAULT_PORT, DEFAULT_RATE, MAX_RATE, MIN_RATE,
@@ -128,6 +128,39 @@ pub struct Args {
     #[arg(short = 'v', long = "version", action = ArgAction::Version)]
     pub version: (),
 }
+
+/// The clap definition of sendstats, for the man page generator
+/// (`src/bin/beostat-mangen.rs`).
+pub fn command() -> clap::Command {
+    Args::command()
+}
+
+/// Sections of sendstats(8) beyond `--help` (which already explains
+/// destinations, node numbers, reports, running and the exit status), as
+/// (heading, text) pairs.
+pub const MAN_SECTIONS: &[(&str, &str)] = &[
+    (
+        "SERVICE",
+        "sendstats.service runs `sendstats -f` with the options of \
+         /etc/sysconfig/sendstats (SENDSTATS_INTERFACE, SENDSTATS_OPTIONS). When \
+         $NOTIFY_SOCKET is set (systemd Type=notify) sendstats sends READY=1 once \
+         its sockets are open and STOPPING=1 when it stops.",
+    ),
+    (
+        "SIGNALS",
+        "SIGTERM, SIGINT: stop. SIGHUP: send a full report (with cpuinfo) now.",
+    ),
+    (
+        "FILES",
+        "/proc/cpuinfo, /proc/meminfo, /proc/loadavg, /proc/stat, /proc/net/dev: \
+         what is reported (under --proc-root).\n\
+         /etc/sysconfig/sendstats: options of sendstats.service.",
+    ),
+    (
+        "SEE ALSO",
+        "recvstats(8), libbeostat(3), beostat(1), beostatus(1)",
+    ),
+];
 
 /// A destination as written on the command line, before resolution.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -203,6 +203,7 @@ pub fn run(args: Args) -> Result<(), Error> {
         &signals,
         &wake,
     );
+    readiness.stopping();
     if let Err(e) = &result {
         if !config.foreground {
             log::error!("{e}");
