@@ -12,7 +12,7 @@
 //! command's `cli` module keeps next to its definition (`MAN_SECTIONS`).
 //! libbeostat(3) is not a command: it is written by hand in `man/`.
 
-use beostat::{recv, send};
+use beostat::{cmd, recv, send};
 use clap_mangen::Man;
 use roff::{roman, Roff};
 use std::path::{Path, PathBuf};
@@ -39,6 +39,21 @@ const PAGES: &[Page] = &[
         section: "8",
         command: send::cli::command,
         extra: send::cli::MAN_SECTIONS,
+    },
+    Page {
+        section: "1",
+        command: cmd::cli::BeostatArgs::command,
+        extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). The JSON schema is described in docs/COMMANDS.md.")],
+    },
+    Page {
+        section: "1",
+        command: cmd::cli::BeostatusArgs::command,
+        extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8).")],
+    },
+    Page {
+        section: "8",
+        command: cmd::cli::ExporterArgs::command,
+        extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). Metric names are described in docs/COMMANDS.md.")],
     },
 ];
 

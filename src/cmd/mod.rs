@@ -16,6 +16,7 @@
 //! - [`tui`]: `beostatus`'s terminal monitor (ratatui).
 //! - [`metrics`]: the Prometheus text format, and the exporter's HTTP loop.
 
+pub mod cli;
 pub mod format;
 pub mod json;
 pub mod metrics;
