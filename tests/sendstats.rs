@@ -689,3 +689,52 @@ fn with_no_address_it_multicasts_and_hears_requests_on_the_group() {
     sendstats.signal(libc::SIGTERM);
     assert_eq!(sendstats.wait().code(), Some(0));
 }
+
+#[test]
+fn with_a_key_file_every_datagram_is_signed_and_an_open_key_file_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("key");
+    std::fs::write(&key_path, b"a-cluster-secret-of-enough-bytes\n").unwrap();
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = beostat::auth::Key::from_file(&key_path).unwrap();
+
+    let (socket, port) = master();
+    let output = run(&[
+        "--once",
+        "--key-file",
+        key_path.to_str().unwrap(),
+        "4",
+        &format!("127.0.0.1:{port}"),
+        "--proc-root",
+        sample("x86_64-8cpu").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let datagrams = queued(&socket);
+    assert!(!datagrams.is_empty());
+    for bytes in &datagrams {
+        let datagram = decode(bytes).unwrap();
+        assert!(datagram.header.is_authenticated());
+        assert!(
+            key.verify(datagram.auth.as_ref().expect("a trailer")),
+            "signed with the key"
+        );
+        let wrong = beostat::auth::Key::new(b"some-other-secret-entirely").unwrap();
+        assert!(!wrong.verify(datagram.auth.as_ref().unwrap()));
+    }
+
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (code, stderr) = failing(&[
+        "--once",
+        "--key-file",
+        key_path.to_str().unwrap(),
+        "4",
+        "127.0.0.1:9",
+    ]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("sendstats: ") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+}

@@ -116,6 +116,11 @@ pub struct Args {
     #[arg(long = "statfs-path", value_name = "PATH", default_value = "/")]
     pub statfs_path: PathBuf,
 
+    /// Sign every datagram with the shared key in FILE (HMAC-SHA-256) and obey
+    /// only signed requests. FILE must not be readable by group or others.
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
     /// Seconds between full reports (with cpuinfo) [default: 600].
     #[arg(
         long = "full-interval",
@@ -201,6 +206,8 @@ pub struct Config {
     pub proc_root: PathBuf,
     /// Whose statfs is reported.
     pub statfs_path: PathBuf,
+    /// The shared key, when `--key-file` is given.
+    pub key: Option<crate::auth::Key>,
 }
 
 impl Config {
@@ -258,6 +265,12 @@ impl Config {
             pidfile: args.pidfile,
             proc_root: args.proc_root,
             statfs_path: args.statfs_path,
+            key: match &args.key_file {
+                Some(path) => Some(
+                    crate::auth::Key::from_file(path).map_err(|e| Error::Runtime(e.to_string()))?,
+                ),
+                None => None,
+            },
         })
     }
 }

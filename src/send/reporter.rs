@@ -17,11 +17,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::net::{self, Sockets};
 use super::{Config, Error, MAX_RATE, MIN_FULL_SPACING, MIN_RATE};
+use crate::auth::{Key, DEFAULT_TIME_WINDOW_SECS};
 use crate::collect::{Source, Status};
 use crate::daemon::Signals;
 use crate::protocol::{
-    decode, encode_report, DecodeError, Encoder, Header, MessageType, Report, MAX_HOSTNAME_LEN,
-    NODE_FROM_ADDRESS, NODE_MASTER, RECV_BUFFER_LEN,
+    decode, encode_report, DecodeError, Encoder, Header, MacSigner, MessageType, Report, FLAG_AUTH,
+    MAX_HOSTNAME_LEN, NODE_FROM_ADDRESS, NODE_MASTER, RECV_BUFFER_LEN,
 };
 
 /// At most this many datagrams are read per wake-up, so a flood cannot
@@ -151,15 +152,32 @@ pub enum Incoming {
     Malformed(DecodeError),
 }
 
-/// Decides what the datagram `bytes` asks of this node.
+/// Decides what the datagram `bytes` asks of this node (no key configured).
 pub fn classify(bytes: &[u8]) -> Incoming {
+    classify_keyed(bytes, None, 0)
+}
+
+/// Decides what the datagram `bytes` asks of this node. With a `key`, a
+/// request is obeyed only if it is signed with that key and its sender time
+/// is within the window of `now_ns`.
+pub fn classify_keyed(bytes: &[u8], key: Option<&Key>, now_ns: u64) -> Incoming {
     let datagram = match decode(bytes) {
         Ok(datagram) => datagram,
         Err(e) => return Incoming::Malformed(e),
     };
+    let signed = |key: &Key| datagram.auth.as_ref().is_some_and(|t| key.verify(t));
     match datagram.header.message_type {
         MessageType::Status => Incoming::Status,
         _ if datagram.header.node != NODE_MASTER => Incoming::Ignored("request not from a master"),
+        _ if key.is_some_and(|k| !signed(k)) => {
+            Incoming::Ignored("request not signed with our key")
+        }
+        _ if key.is_some()
+            && datagram.header.time_ns.abs_diff(now_ns)
+                > DEFAULT_TIME_WINDOW_SECS * 1_000_000_000 =>
+        {
+            Incoming::Ignored("signed request outside the time window")
+        }
         MessageType::UpdateRequest => Incoming::UpdateRequest,
         MessageType::RateChange => match datagram.interval_ms() {
             Some(asked_ms) => Incoming::RateChange {
@@ -266,6 +284,8 @@ pub struct Reporter {
     received: Received,
     ignored_log: DropLog,
     malformed_log: DropLog,
+    /// Signs every datagram and checks requests, when configured.
+    key: Option<Key>,
 }
 
 impl Reporter {
@@ -296,6 +316,7 @@ impl Reporter {
             received: Received::default(),
             ignored_log: DropLog::default(),
             malformed_log: DropLog::default(),
+            key: config.key.clone(),
         }
     }
 
@@ -361,6 +382,7 @@ impl Reporter {
             sockets,
             destinations,
             sequence,
+            key,
             ..
         } = self;
         let report = Report {
@@ -376,8 +398,12 @@ impl Reporter {
                 None
             },
         };
-        let header = Header::status(*node, *sequence, time_ns);
-        let sent = encode_report(encoder, &header, &report, None, |datagram| {
+        let mut header = Header::status(*node, *sequence, time_ns);
+        if key.is_some() {
+            header.flags |= FLAG_AUTH;
+        }
+        let signer = key.as_ref().map(|k| k as &dyn MacSigner);
+        let sent = encode_report(encoder, &header, &report, signer, |datagram| {
             for destination in destinations.iter_mut() {
                 let result = match sockets.sender_for(&destination.address) {
                     Some(socket) => socket.send_to(datagram, destination.address),
@@ -437,6 +463,7 @@ impl Reporter {
             received,
             ignored_log,
             malformed_log,
+            key,
             ..
         } = self;
         for socket in sockets.receivers() {
@@ -452,7 +479,7 @@ impl Reporter {
                 let now = Instant::now();
                 // A datagram that fills the buffer was cut by the kernel;
                 // decode() reports it as Truncated.
-                match classify(&receive_buffer[..len]) {
+                match classify_keyed(&receive_buffer[..len], key.as_ref(), crate::shm::now_ns()) {
                     Incoming::UpdateRequest => {
                         received.update_requests += 1;
                         log::debug!("update request from {from}");
