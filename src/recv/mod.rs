@@ -8,6 +8,7 @@
 //! consistent. Nothing here parses or formats bytes: that is `ingest`,
 //! `protocol` and `proc`.
 
+pub mod batch;
 pub mod ingest;
 pub mod net;
 pub mod nodemap;
