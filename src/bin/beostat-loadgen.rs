@@ -7,6 +7,7 @@ use beostat::loadgen::payload::{Pool, PoolOptions};
 use beostat::loadgen::sender::Sender;
 use beostat::loadgen::sink::{self, Counts};
 use beostat::loadgen::{Error, Result};
+use beostat::recv::batch::DEFAULT_BATCH_DELAY;
 use clap::{Args, Parser, Subcommand};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -80,7 +81,7 @@ struct SinkArgs {
     #[arg(long)]
     count_file: PathBuf,
     /// Milliseconds to let datagrams gather before a drain (recvstats').
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0)]
     batch_delay: f64,
 }
 
@@ -98,6 +99,14 @@ struct Common {
     /// Extra argument for recvstats (repeatable).
     #[arg(long = "recvstats-arg", allow_hyphen_values = true)]
     recvstats_args: Vec<String>,
+    /// Nice value for recvstats, the bare loop and this sender (negative
+    /// needs root; keeps other work on a shared machine from deciding).
+    #[arg(long, allow_hyphen_values = true)]
+    nice: Option<i32>,
+    /// Pin this sender to the first CPU, recvstats and the bare loop to the
+    /// last.
+    #[arg(long)]
+    pin: bool,
 }
 
 #[derive(Args, Debug)]
@@ -178,7 +187,15 @@ fn setup(common: &Common) -> Result<Setup> {
         Some(path) => path.clone(),
         None => loadgen.with_file_name("recvstats"),
     };
+    if let Some(nice) = common.nice {
+        bench::renice(0, nice)?;
+    }
+    if common.pin {
+        bench::pin(0, 0)?;
+    }
     Ok(Setup {
+        nice: common.nice,
+        pin: common.pin,
         recvstats,
         loadgen,
         work_dir: common.work_dir.clone(),

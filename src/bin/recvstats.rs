@@ -5,6 +5,7 @@
 use beostat::collect::Source;
 use beostat::daemon::{self, LogTarget, Pidfile, Readiness, Signals};
 use beostat::protocol::{DEFAULT_GROUP_V4, DEFAULT_GROUP_V6};
+use beostat::recv::batch::DEFAULT_BATCH_DELAY;
 use beostat::recv::{run, Options};
 use beostat::shm::layout::{DEFAULT_NODE_CAPACITY, DEFAULT_SHM_DIR};
 use clap::{ArgAction, Parser};
@@ -63,6 +64,11 @@ struct Args {
     /// Seconds between samples of the master's own /proc (node -1).
     #[arg(long = "master-interval", value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     master_interval: f64,
+    /// Milliseconds datagrams may gather before they are taken off the
+    /// socket while traffic flows: fewer wakeups, at most this much latency
+    /// added (0: wake for each datagram).
+    #[arg(long = "batch-delay", value_name = "MS", default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0, value_parser = batch_delay)]
+    batch_delay: f64,
     /// Refuse node numbers at or above this (bounds memory use).
     #[arg(long = "max-nodes", value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     max_nodes: u32,
@@ -93,6 +99,15 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
     }
 }
 
+fn batch_delay(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ms) if ms.is_finite() && (0.0..=100.0).contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "{text:?} is not a number of milliseconds between 0 and 100"
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let foreground = args.debug || args.foreground;
@@ -109,6 +124,7 @@ fn main() -> ExitCode {
         update_interval: Duration::from_secs_f64(args.update_interval),
         master_interval: Duration::from_secs_f64(args.master_interval),
         config: args.config,
+        batch_delay: Duration::from_secs_f64(args.batch_delay / 1000.0),
         source: Source {
             proc_root: args.proc_root,
             statfs_path: args.statfs_path,

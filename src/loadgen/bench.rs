@@ -35,6 +35,66 @@ pub struct Setup {
     pub batch_delay_ms: Option<f64>,
     /// Extra arguments for recvstats.
     pub recvstats_args: Vec<String>,
+    /// Nice value for recvstats, the bare loop and the sender (negative
+    /// needs root): on a shared machine, keeps other work from deciding
+    /// the result. `None`: leave the priorities alone.
+    pub nice: Option<i32>,
+    /// Pin the sender to the first CPU and recvstats and the bare loop to
+    /// the last, so the receiver under test has one core to itself (as
+    /// far as this machine's other work allows) and does not migrate.
+    pub pin: bool,
+}
+
+/// Restricts process `pid` (0: this process) to CPU `cpu`.
+pub fn pin(pid: u32, cpu: usize) -> Result<()> {
+    // SAFETY: cpu_set_t is plain old data; CPU_ZERO/CPU_SET write inside it;
+    // sched_setaffinity reads it for its size.
+    let result = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_ZERO(&mut set);
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(
+            pid as libc::pid_t,
+            size_of::<libc::cpu_set_t>(),
+            &raw const set,
+        )
+    };
+    if result != 0 {
+        return Err(Error(format!(
+            "cannot pin pid {pid} to CPU {cpu}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// The CPU receivers are pinned to: the last one.
+pub fn receiver_cpu() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
+}
+
+/// Applies `setup`'s nice value and pinning to a receiver process.
+fn place_receiver(setup: &Setup, pid: u32) -> Result<()> {
+    if let Some(nice) = setup.nice {
+        renice(pid, nice)?;
+    }
+    if setup.pin {
+        pin(pid, receiver_cpu())?;
+    }
+    Ok(())
+}
+
+/// Sets the nice value of process `pid` (0: this process).
+pub fn renice(pid: u32, nice: i32) -> Result<()> {
+    // SAFETY: setpriority has no memory-safety preconditions.
+    let result = unsafe { libc::setpriority(libc::PRIO_PROCESS, pid as libc::id_t, nice) };
+    if result != 0 {
+        return Err(Error(format!(
+            "cannot set nice {nice} on pid {pid}: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
 }
 
 /// A receiver under test: recvstats or the bare loop.
@@ -109,6 +169,7 @@ impl Recvstats {
             .spawn()
             .map_err(|e| Error(format!("start {}: {e}", setup.recvstats.display())))?;
         let process = Process { child };
+        place_receiver(setup, process.child.id())?;
         wait_bound(port)?;
         let reader = Reader::new(&shm_dir);
         Ok(Recvstats {
@@ -180,6 +241,7 @@ impl Sink {
             .spawn()
             .map_err(|e| Error(format!("start the sink: {e}")))?;
         let process = Process { child };
+        place_receiver(setup, process.child.id())?;
         wait_bound(port)?;
         Ok(Sink {
             process,
