@@ -29,7 +29,7 @@ pub const BATCH: usize = 64;
 const SLOT_STRIDE: usize = RECV_BUFFER_LEN.div_ceil(64) * 64 + 64;
 
 /// Default delay before draining a socket that has traffic (`--batch-delay`).
-pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_micros(1500);
+pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_millis(1);
 
 /// A pool of [`BATCH`] full-size slots and the `recvmmsg` headers that point
 /// into it.

@@ -12,7 +12,7 @@
 //! scheduler), and at a cluster's normal rates most of the cost of a
 //! datagram would be the wakeup it causes, not its parsing. So datagrams are
 //! taken 64 per system call ([`batch::BatchReceiver`], `recvmmsg`), and
-//! while they keep coming the loop sleeps `--batch-delay` (1.5 ms) before each
+//! while they keep coming the loop sleeps `--batch-delay` (1 ms) before each
 //! drain instead of waking for every one ([`batch::Pacing`]); a datagram
 //! waits at most that long before it is published.
 
