@@ -78,7 +78,7 @@ pub fn run(port: u16, counts: &Counts, batch_delay: Duration, stop: &AtomicBool)
     })?;
     let mut fds = vec![sockets.v4.as_raw_fd()];
     fds.extend(sockets.v6.as_ref().map(AsRawFd::as_raw_fd));
-    let pacing = Pacing { delay: batch_delay };
+    let mut pacing = Pacing::new(batch_delay);
     let mut receiver = BatchReceiver::new();
     let mut last = Drained::default();
     while !stop.load(Ordering::Relaxed) {

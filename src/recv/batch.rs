@@ -2,9 +2,10 @@
 //!
 //! [`BatchReceiver`] owns a pool of receive slots and takes up to [`BATCH`]
 //! datagrams off a socket with one `recvmmsg`. [`Pacing`] decides how the
-//! loop waits between batches: block in `poll` while the sockets are idle,
-//! and while datagrams keep coming, sleep a short fixed delay before each
-//! drain so that one wakeup serves every datagram that arrived meanwhile.
+//! loop waits between batches: at low rates it blocks in `poll` and drains
+//! each datagram as it comes; once datagrams come fast enough that a short
+//! fixed delay gathers several, it sleeps that delay before each drain so
+//! that one wakeup serves every datagram that arrived meanwhile.
 //! recvstats and the benchmark's bare receive loop (`beostat-loadgen sink`)
 //! share both, so the bare loop measures exactly what recvstats pays for the
 //! network, without the parsing and publishing.
@@ -16,7 +17,7 @@ use crate::protocol::RECV_BUFFER_LEN;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::os::unix::io::RawFd;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Datagrams taken off the socket per `recvmmsg` call.
 pub const BATCH: usize = 64;
@@ -184,26 +185,77 @@ pub struct Drained {
     pub saturated: bool,
 }
 
+/// Sleeping pays off when each sleep gathers at least this many datagrams:
+/// on the VM measured (docs/PERFORMANCE.md) a wakeup by a timer costs about
+/// twice a wakeup by an arriving datagram.
+const DATAGRAMS_PER_SLEEP: f64 = 2.0;
+/// The arrival rate is estimated over windows of this length.
+const RATE_WINDOW: Duration = Duration::from_millis(100);
+
 /// How the receive loop waits: see the module documentation.
-#[derive(Debug, Clone, Copy)]
+///
+/// Two modes, chosen from the arrival rate of the last 100 ms:
+/// - **batching**, when a `delay` gathers at least two datagrams (1 ms:
+///   from 2,000 a second): sleep `delay` before each drain, so one wakeup
+///   serves every datagram that arrived meanwhile;
+/// - **immediate**, below that: block in `poll` and drain as soon as a
+///   datagram is there. A timer wakeup would not serve more datagrams than
+///   the arrival itself, and costs more than being woken by it.
+#[derive(Debug, Clone)]
 pub struct Pacing {
-    /// Sleep before each drain while traffic flows (0: drain at once).
-    pub delay: Duration,
+    /// Sleep before each drain while batching (0: never batch).
+    delay: Duration,
+    window_start: Instant,
+    window_datagrams: u64,
+    batching: bool,
 }
 
 impl Pacing {
+    /// A policy with this `delay` (`--batch-delay`); starts immediate.
+    pub fn new(delay: Duration) -> Self {
+        Pacing {
+            delay,
+            window_start: Instant::now(),
+            window_datagrams: 0,
+            batching: false,
+        }
+    }
+
+    /// Whether the loop currently sleeps before drains.
+    pub fn is_batching(&self) -> bool {
+        self.batching
+    }
+
+    /// Counts the last drain and, once per window, picks the mode.
+    fn observe(&mut self, last: Drained) {
+        self.window_datagrams += last.datagrams as u64;
+        let elapsed = self.window_start.elapsed();
+        if elapsed >= RATE_WINDOW {
+            let per_delay =
+                self.window_datagrams as f64 * self.delay.as_secs_f64() / elapsed.as_secs_f64();
+            self.batching = !self.delay.is_zero() && per_delay >= DATAGRAMS_PER_SLEEP;
+            self.window_start = Instant::now();
+            self.window_datagrams = 0;
+        }
+    }
+
     /// Waits before the next drain, never past `deadline_in` (the loop's
     /// next timer).
     ///
-    /// - After a drain that found nothing: block in `poll` until a socket is
-    ///   readable, `deadline_in` passes, or a signal arrives. With a delay,
-    ///   the first datagram after a pause then waits the delay too.
-    /// - After a drain that found datagrams: sleep the delay (the latency
-    ///   budget), so the next drain takes everything that arrived in it with
-    ///   one wakeup; no `poll` at all while traffic keeps coming.
     /// - When the loop is behind (a full batch was still queued): no wait.
-    pub fn wait(&self, sockets: &[RawFd], last: Drained, deadline_in: Duration) {
+    /// - Immediate mode: `poll` until a socket is readable, `deadline_in`
+    ///   passes, or a signal arrives (returns at once if data is queued).
+    /// - Batching, after a drain that found datagrams: sleep the delay (the
+    ///   latency budget); no `poll` while traffic keeps coming.
+    /// - Batching, after an empty drain: `poll`, then sleep the delay, so
+    ///   the first datagram after a pause is not handled alone.
+    pub fn wait(&mut self, sockets: &[RawFd], last: Drained, deadline_in: Duration) {
+        self.observe(last);
         if last.saturated {
+            return;
+        }
+        if !self.batching {
+            wait_readable(sockets, deadline_in);
             return;
         }
         if last.datagrams == 0 && !wait_readable(sockets, deadline_in) {
@@ -302,6 +354,36 @@ mod tests {
             seen,
             [(3, false, from), (60_000, true, from), (5, false, from)]
         );
+    }
+
+    #[test]
+    fn pacing_batches_only_when_a_delay_gathers_two_datagrams() {
+        let mut pacing = Pacing::new(Duration::from_millis(1));
+        assert!(!pacing.is_batching());
+        // 50 datagrams in a 100 ms window: 0.5 per delay.
+        pacing.observe(Drained {
+            datagrams: 50,
+            saturated: false,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        pacing.observe(Drained::default());
+        assert!(!pacing.is_batching());
+        // 5,000 in a window: 50 per delay.
+        pacing.observe(Drained {
+            datagrams: 5_000,
+            saturated: false,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        pacing.observe(Drained::default());
+        assert!(pacing.is_batching());
+        let mut never = Pacing::new(Duration::ZERO);
+        never.observe(Drained {
+            datagrams: 1_000_000,
+            saturated: true,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        never.observe(Drained::default());
+        assert!(!never.is_batching());
     }
 
     #[test]

@@ -12,9 +12,10 @@
 //! scheduler), and at a cluster's normal rates most of the cost of a
 //! datagram would be the wakeup it causes, not its parsing. So datagrams are
 //! taken 64 per system call ([`batch::BatchReceiver`], `recvmmsg`), and
-//! while they keep coming the loop sleeps `--batch-delay` (1 ms) before each
-//! drain instead of waking for every one ([`batch::Pacing`]); a datagram
-//! waits at most that long before it is published.
+//! once they come faster than two per `--batch-delay` (1 ms) the loop
+//! sleeps that delay before each drain instead of waking for every one
+//! ([`batch::Pacing`]); a datagram waits at most that long before it is
+//! published.
 
 pub mod batch;
 pub mod ingest;
@@ -146,9 +147,7 @@ impl Daemon {
         let mut next_full = start;
         let mut next_expiry = start;
         let mut next_multicast = start;
-        let pacing = Pacing {
-            delay: options.batch_delay,
-        };
+        let mut pacing = Pacing::new(options.batch_delay);
         let mut receiver = BatchReceiver::new();
         let mut fds = vec![sockets.v4.as_raw_fd()];
         fds.extend(sockets.v6.as_ref().map(AsRawFd::as_raw_fd));
