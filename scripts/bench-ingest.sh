@@ -59,7 +59,8 @@ echo "# cpu: ${model:-unknown}; cores: $(nproc); kernel: $(uname -r); load: $(cu
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); placement: ${place:-none}"
 echo "# command: BENCH_NODES=$nodes BENCH_REPEATS=$repeats BENCH_COST_REPEATS=$cost_repeats" \
     "BENCH_COST_SECONDS=$cost_seconds BENCH_LATENCY_SECONDS=$latency_seconds" \
-    "BENCH_MEMORY_NODES=$memory_nodes scripts/bench-ingest.sh"
+    "BENCH_LATENCY_REPEATS=$latency_repeats BENCH_MEMORY_NODES=$memory_nodes" \
+    "BENCH_CRITERION=$criterion BENCH_ONLY=\"$only\" scripts/bench-ingest.sh"
 
 run() {
     echo "\$ beostat-loadgen $*" | sed "s|$target/release/|target/release/|g"

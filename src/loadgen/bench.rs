@@ -68,9 +68,13 @@ pub fn pin(pid: u32, cpu: usize) -> Result<()> {
     Ok(())
 }
 
-/// The CPU receivers are pinned to: the last one.
+/// The CPU receivers are pinned to: the last one online. (Not from
+/// `available_parallelism`, which counts only the CPUs this process may use:
+/// once the sender is pinned, that is one.)
 pub fn receiver_cpu() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()) - 1
+    // SAFETY: sysconf has no preconditions.
+    let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(online).unwrap_or(1).max(1) - 1
 }
 
 /// Applies `setup`'s nice value and pinning to a receiver process.
