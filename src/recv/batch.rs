@@ -186,8 +186,10 @@ pub struct Drained {
 }
 
 /// Sleeping pays off when each sleep gathers at least this many datagrams:
-/// on the VM measured (docs/PERFORMANCE.md) a wakeup by a timer costs about
-/// twice a wakeup by an arriving datagram.
+/// a timer wakeup that serves one datagram is no cheaper than the wakeup
+/// the datagram itself causes, and on the VM measured it cost twice as much
+/// when the CPU was busy (docs/PERFORMANCE.md, "Cost at the normal
+/// operating point").
 const DATAGRAMS_PER_SLEEP: f64 = 2.0;
 /// The arrival rate is estimated over windows of this length.
 const RATE_WINDOW: Duration = Duration::from_millis(100);
