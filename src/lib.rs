@@ -23,6 +23,10 @@ pub mod collect;
 /// cbindgen:ignore
 pub mod daemon;
 pub mod error;
+/// Load generator (Rust-only).
+///
+/// cbindgen:ignore
+pub mod loadgen;
 /// Network interfaces and multicast socket options (Rust-only).
 ///
 /// cbindgen:ignore

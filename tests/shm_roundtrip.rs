@@ -316,3 +316,45 @@ fn a_reader_whose_file_is_truncated_gets_an_error_not_sigbus_then_fresh_data() {
         .unwrap();
     assert_eq!(reader.mhz(0).unwrap(), 6.0);
 }
+
+#[test]
+fn fewer_interfaces_than_last_time_leave_zeroed_entries_in_the_file() {
+    // The writer stores only the entries a report uses and zeroes the ones
+    // the previous report used beyond them; programs that map the file see
+    // the table as if written whole.
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+    let device = |name: &[u8], bytes: u64| {
+        let mut d = beostat_net_dev::default();
+        d.set_name(name);
+        d.recv.bytes = bytes;
+        d
+    };
+    let three = [device(b"lo", 1), device(b"eth0", 2), device(b"ib0", 3)];
+    for devices in [&three[..], &three[..1]] {
+        writer
+            .update(
+                1,
+                &NodeUpdate {
+                    net_dev: Some(devices),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+    }
+    let reader = Reader::new(dir.path());
+    let geometry = reader.control().unwrap().geometry;
+    let file = std::fs::read(dir.path().join(NODES_FILE_NAME)).unwrap();
+    let table = geometry.record_offset(1).unwrap()
+        + std::mem::offset_of!(beostat::shm::layout::beostat_node_record, net_dev);
+    let entry = std::mem::size_of::<beostat_net_dev>();
+    assert!(file[table..table + entry].iter().any(|&b| b != 0));
+    assert!(
+        file[table + entry..table + MAX_NET_DEV * entry]
+            .iter()
+            .all(|&b| b == 0),
+        "entries 1 and 2 of the first report are zeroed"
+    );
+    assert_eq!(reader.net_dev(1).unwrap()[0].name_bytes(), b"lo");
+    assert_eq!(reader.net_dev(1).unwrap()[1], beostat_net_dev::default());
+}

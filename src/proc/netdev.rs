@@ -33,7 +33,7 @@
 
 use libc::c_ulong;
 
-use super::{parse_u64, ParseError};
+use super::{scan_u64, ParseError};
 use crate::types::{beostat_net_dev, beostat_net_stat, MAX_NET_DEV};
 
 const FILE: &str = "/proc/net/dev";
@@ -54,7 +54,19 @@ pub struct NetDevs {
 
 /// Parses the text of /proc/net/dev.
 pub fn parse(text: &str) -> Result<NetDevs, ParseError> {
-    let mut result = NetDevs::default();
+    let mut devs = NetDevs::default();
+    parse_into(text, &mut devs)?;
+    Ok(devs)
+}
+
+/// Parses the text of /proc/net/dev into `devs`, reusing its `devices`
+/// vector: once it has grown, parsing allocates nothing (recvstats parses
+/// every report of every node this way). On error `devs` holds an
+/// unspecified partial result.
+pub fn parse_into(text: &str, devs: &mut NetDevs) -> Result<(), ParseError> {
+    devs.devices.clear();
+    devs.total = 0;
+    devs.skipped = 0;
     let mut headers = 0;
     let mut lines_seen = 0;
     for line in text.split('\n') {
@@ -68,22 +80,22 @@ pub fn parse(text: &str) -> Result<NetDevs, ParseError> {
         }
         match parse_device(line) {
             Some(device) => {
-                result.total += 1;
-                if result.devices.len() < MAX_NET_DEV {
-                    result.devices.push(device);
+                devs.total += 1;
+                if devs.devices.len() < MAX_NET_DEV {
+                    devs.devices.push(device);
                 }
             }
-            None => result.skipped += 1,
+            None => devs.skipped += 1,
         }
     }
 
-    if result.total > 0 || (headers == 2 && result.skipped == 0) {
-        return Ok(result);
+    if devs.total > 0 || (headers == 2 && devs.skipped == 0) {
+        return Ok(());
     }
-    let message = if result.skipped > 0 {
+    let message = if devs.skipped > 0 {
         format!(
             "none of the {} interface lines could be parsed",
-            result.skipped
+            devs.skipped
         )
     } else if headers == 0 {
         "no header and no interface lines".to_string()
@@ -96,26 +108,34 @@ pub fn parse(text: &str) -> Result<NetDevs, ParseError> {
 /// One interface line, or `None` if it is malformed.
 fn parse_device(line: &str) -> Option<beostat_net_dev> {
     let line = line.trim_start_matches(|c: char| c.is_ascii_whitespace());
-    let token_end = line
-        .find(|c: char| c.is_ascii_whitespace())
-        .unwrap_or(line.len());
-    let (first_token, rest) = line.split_at(token_end);
+    let bytes = line.as_bytes();
+    let token_end = bytes
+        .iter()
+        .position(u8::is_ascii_whitespace)
+        .unwrap_or(bytes.len());
+    let first_token = &line[..token_end];
     let colon = first_token.rfind(':')?;
     let name = &first_token[..colon];
     if name.is_empty() {
         return None;
     }
-    let glued = &first_token[colon + 1..];
 
-    let mut fields = Some(glued)
-        .filter(|g| !g.is_empty())
-        .into_iter()
-        .chain(rest.split_ascii_whitespace());
+    // The counters start right after the colon (the first may be glued to
+    // it) and are scanned in place, without splitting the line.
+    let mut at = colon + 1;
     let mut counters: [c_ulong; COUNTERS] = [0; COUNTERS];
     for slot in &mut counters {
-        *slot = to_c_ulong(parse_u64(fields.next()?)?)?;
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if at == bytes.len() {
+            return None;
+        }
+        let (value, end) = scan_u64(bytes, at);
+        *slot = to_c_ulong(value?)?;
+        at = end;
     }
-    if fields.next().is_some() {
+    if !bytes[at..].iter().all(u8::is_ascii_whitespace) {
         return None;
     }
 
@@ -391,6 +411,15 @@ mod tests {
         assert_eq!(names(&devs), ["eth0"]);
         assert_eq!(devs.devices[0].recv.bytes, 1234567890);
         assert_eq!(devs.devices[0].trans.compressed, 16);
+    }
+
+    #[test]
+    fn parse_into_reuses_its_vector_and_forgets_the_previous_text() {
+        let mut devs = parsed(sample!("netdev-40-interfaces"));
+        let capacity = devs.devices.capacity();
+        parse_into(sample!("x86_64-8cpu/net/dev"), &mut devs).unwrap();
+        assert_eq!(devs, parsed(sample!("x86_64-8cpu/net/dev")));
+        assert_eq!(devs.devices.capacity(), capacity, "no reallocation");
     }
 
     #[test]

@@ -37,15 +37,16 @@
 //! CPU line, a CPU line with fewer than 4 columns or a non-numeric column is
 //! also an error: per-CPU usage from such a text would be silently wrong.
 //!
-//! **Speed.** Only lines starting with `cpu` are split into fields; every
-//! other line (including `intr`, which lists every interrupt and runs to
-//! hundreds of KiB on large machines) is skipped by the newline search alone.
+//! **Speed.** Only lines starting with `cpu` are split into fields, in one
+//! scan that also finds their end; every other line (including `intr`,
+//! which lists every interrupt and runs to hundreds of KiB on large
+//! machines) is skipped by one newline search (memchr).
 //! A line that starts with `cpu` but is not `cpu` + digits (a future
 //! `cpufoo` key) is ignored.
 
 use libc::c_long;
 
-use super::{excerpt, parse_u64, ParseError};
+use super::{excerpt, parse_u64, scan_u64, ParseError};
 use crate::types::beostat_stat_cpu;
 
 const FILE: &str = "/proc/stat";
@@ -66,29 +67,57 @@ pub struct Stat {
 
 /// Parses the text of /proc/stat.
 pub fn parse(text: &str) -> Result<Stat, ParseError> {
-    let mut total = None;
-    let mut cpus: Vec<beostat_stat_cpu> = Vec::new();
-    let mut present: Vec<bool> = Vec::new();
+    let mut stat = Stat::default();
+    parse_into(text, &mut stat)?;
+    Ok(stat)
+}
 
-    for line in text.split('\n') {
-        let Some(after_cpu) = line.strip_prefix("cpu") else {
+/// Parses the text of /proc/stat into `stat`, reusing its `cpus` vector:
+/// once the vector has grown to the node's CPU count, parsing allocates
+/// nothing (recvstats parses every report of every node this way). On error
+/// `stat` holds an unspecified partial result.
+pub fn parse_into(text: &str, stat: &mut Stat) -> Result<(), ParseError> {
+    let bytes = text.as_bytes();
+    let mut total = None;
+    let cpus = &mut stat.cpus;
+    cpus.clear();
+    // One bit per possible CPU number, on the stack: finds duplicated lines
+    // without a second vector.
+    let mut present = [0u64; MAX_CPU_INDEX / 64];
+
+    // One pass over the bytes: a `cpu` line is scanned field by field up to
+    // its newline (no separate search for the line end), any other line is
+    // skipped with one memchr.
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at..].starts_with(b"cpu") {
+            match text[at..].find('\n') {
+                Some(newline) => at += newline + 1,
+                None => break,
+            }
             continue;
-        };
-        let label_end = after_cpu
-            .find(|c: char| c.is_ascii_whitespace())
-            .unwrap_or(after_cpu.len());
-        let (label, columns) = after_cpu.split_at(label_end);
+        }
+        let line_start = at;
+        let label_start = at + 3;
+        let mut label_end = label_start;
+        while label_end < bytes.len() && !bytes[label_end].is_ascii_whitespace() {
+            label_end += 1;
+        }
+        // Both ends are next to ASCII bytes, so they are char boundaries.
+        let label = &text[label_start..label_end];
         if label.is_empty() {
-            let times = parse_times(columns, line)?;
+            let (times, next) = parse_times(text, label_end, line_start)?;
             if total.replace(times).is_some() {
                 return Err(ParseError::new(
                     FILE,
                     "more than one aggregate \"cpu\" line",
                 ));
             }
+            at = next;
             continue;
         }
         if !label.bytes().all(|b| b.is_ascii_digit()) {
+            at = line_end(text, label_end) + 1;
             continue;
         }
         let index = parse_u64(label)
@@ -103,18 +132,19 @@ pub fn parse(text: &str) -> Result<Stat, ParseError> {
                     ),
                 )
             })?;
-        let times = parse_times(columns, line)?;
-        if index >= cpus.len() {
-            cpus.resize(index + 1, beostat_stat_cpu::default());
-            present.resize(index + 1, false);
-        }
-        if present[index] {
+        let (times, next) = parse_times(text, label_end, line_start)?;
+        at = next;
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if present[word] & bit != 0 {
             return Err(ParseError::new(
                 FILE,
                 format!("more than one line for cpu{index}"),
             ));
         }
-        present[index] = true;
+        present[word] |= bit;
+        if index >= cpus.len() {
+            cpus.resize(index + 1, beostat_stat_cpu::default());
+        }
         cpus[index] = times;
     }
 
@@ -122,21 +152,47 @@ pub fn parse(text: &str) -> Result<Stat, ParseError> {
     if cpus.is_empty() {
         cpus.push(total);
     }
-    let cpu_count = cpus.len();
-    Ok(Stat {
-        total,
-        cpus,
-        cpu_count,
-    })
+    stat.cpu_count = cpus.len();
+    stat.total = total;
+    Ok(())
 }
 
-/// The time columns of one cpu line (`line` is for the error message).
-fn parse_times(columns: &str, line: &str) -> Result<beostat_stat_cpu, ParseError> {
+/// Index of the newline that ends the line containing `from` (or the text's
+/// length).
+fn line_end(text: &str, from: usize) -> usize {
+    text[from..].find('\n').map_or(text.len(), |n| from + n)
+}
+
+/// The time columns of the cpu line that starts at `line_start`, scanned
+/// from `from` to the end of the line. Returns the times and where the next
+/// line starts.
+///
+/// Fields are separated by ASCII whitespace, as `split_ascii_whitespace`
+/// would split the line; each must be a decimal `u64` ([`scan_u64`]).
+fn parse_times(
+    text: &str,
+    from: usize,
+    line_start: usize,
+) -> Result<(beostat_stat_cpu, usize), ParseError> {
+    let bytes = text.as_bytes();
     // user nice system idle iowait irq softirq steal
     let mut known = [0u64; 8];
     let mut count = 0;
-    for field in columns.split_ascii_whitespace() {
-        let value = parse_u64(field).ok_or_else(|| {
+    let mut at = from;
+    loop {
+        while at < bytes.len() && bytes[at] != b'\n' && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        if at == bytes.len() || bytes[at] == b'\n' {
+            break;
+        }
+        let start = at;
+        let (value, end) = scan_u64(bytes, at);
+        at = end;
+        // Both ends are next to ASCII bytes (or the text's ends).
+        let field = &text[start..at];
+        let value = value.ok_or_else(|| {
+            let line = &text[line_start..line_end(text, line_start)];
             ParseError::new(
                 FILE,
                 format!("not a number {:?} in {:?}", excerpt(field), excerpt(line)),
@@ -148,6 +204,7 @@ fn parse_times(columns: &str, line: &str) -> Result<beostat_stat_cpu, ParseError
         count += 1;
     }
     if count < 4 {
+        let line = &text[line_start..line_end(text, line_start)];
         return Err(ParseError::new(
             FILE,
             format!(
@@ -157,7 +214,7 @@ fn parse_times(columns: &str, line: &str) -> Result<beostat_stat_cpu, ParseError
         ));
     }
     let [user, nice, system, idle, iowait, irq, softirq, steal] = known;
-    Ok(beostat_stat_cpu {
+    let times = beostat_stat_cpu {
         user: wrap(user),
         system: wrap(
             system
@@ -167,7 +224,8 @@ fn parse_times(columns: &str, line: &str) -> Result<beostat_stat_cpu, ParseError
         ),
         nice: wrap(nice),
         idle: wrap(idle.wrapping_add(iowait)),
-    })
+    };
+    Ok((times, at + 1))
 }
 
 /// Tick counters wrap into the C `long` (see the module doc).
@@ -369,6 +427,18 @@ mod tests {
     fn lines_that_only_start_with_cpu_are_ignored() {
         let stat = parsed("cpu  1 2 3 4\ncpufreq whatever\ncpu0 1 2 3 4\ncpu_x 1\n");
         assert_eq!(stat.cpu_count, 1);
+    }
+
+    #[test]
+    fn parse_into_reuses_its_vector_and_forgets_the_previous_text() {
+        let mut stat = parse(sample!("stat-256cpu-long-intr")).unwrap();
+        let capacity = stat.cpus.capacity();
+        parse_into(sample!("x86_64-8cpu/stat"), &mut stat).unwrap();
+        assert_eq!(stat, parse(sample!("x86_64-8cpu/stat")).unwrap());
+        assert_eq!(stat.cpus.capacity(), capacity, "no reallocation");
+        // Gaps of the new text are zeroed, not left from the previous one.
+        parse_into(sample!("stat-offline-cpu-gap"), &mut stat).unwrap();
+        assert_eq!(stat, parse(sample!("stat-offline-cpu-gap")).unwrap());
     }
 
     #[test]

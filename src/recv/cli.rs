@@ -5,6 +5,7 @@
 //! same definition `--help` prints: [`command`] is that definition. It never
 //! opens files or sockets: [`Args::options`] only translates.
 
+use super::batch::DEFAULT_BATCH_DELAY;
 use super::Options;
 use crate::collect::Source;
 use crate::protocol::{DEFAULT_GROUP_V4, DEFAULT_GROUP_V6};
@@ -62,6 +63,11 @@ pub struct Args {
     /// Seconds between samples of the master's own /proc (node -1).
     #[arg(long = "master-interval", value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub master_interval: f64,
+    /// Milliseconds datagrams may gather before they are taken off the
+    /// socket while traffic flows: fewer wakeups, at most this much latency
+    /// added (0: wake for each datagram).
+    #[arg(long = "batch-delay", value_name = "MS", default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0, value_parser = batch_delay)]
+    pub batch_delay: f64,
     /// Refuse node numbers at or above this (bounds memory use).
     #[arg(long = "max-nodes", value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
     pub max_nodes: u32,
@@ -102,6 +108,7 @@ impl Args {
             group_v6: self.group6,
             update_interval: Duration::from_secs_f64(self.update_interval),
             master_interval: Duration::from_secs_f64(self.master_interval),
+            batch_delay: Duration::from_secs_f64(self.batch_delay / 1000.0),
             config: self.config.clone(),
             source: Source {
                 proc_root: self.proc_root.clone(),
@@ -160,6 +167,15 @@ fn positive_seconds(text: &str) -> Result<f64, String> {
         Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(s),
         _ => Err(format!(
             "{text:?} is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+fn batch_delay(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(ms) if ms.is_finite() && (0.0..=100.0).contains(&ms) => Ok(ms),
+        _ => Err(format!(
+            "{text:?} is not a number of milliseconds between 0 and 100"
         )),
     }
 }

@@ -7,13 +7,16 @@
 //! parse error and left out, without losing the other sections of the same
 //! datagram; a datagram can only ever change the record of the node it names
 //! (or that its source address maps to). It must never panic on input.
+//!
+//! In steady state (dynamic reports of nodes already seen) it allocates
+//! nothing: the parsed stat and net/dev are kept in buffers owned here and
+//! reused for every datagram (`tests/ingest_allocations.rs` checks it).
 
 use super::nodemap::NodeMap;
 use super::reassembly::Reassembly;
-use crate::proc::{cpuinfo, loadavg, meminfo, netdev, stat};
+use crate::proc::{cpuinfo, loadavg, meminfo, netdev, stat, NetDevs, Stat};
 use crate::protocol::{decode, MessageType, SectionTag, MAX_DATAGRAM};
 use crate::shm::{Counter, NodeUpdate, ShmWriter};
-use crate::types::{beostat_net_dev, beostat_stat_cpu};
 use std::net::IpAddr;
 
 /// The texts of one report, from the network or from the master's /proc.
@@ -54,7 +57,9 @@ pub struct Ingest {
     /// Per record index (node + 1): has static data (cpuinfo) arrived?
     has_static: Vec<bool>,
     max_nodes: u32,
-    devices: Vec<beostat_net_dev>,
+    /// Reused by every report: the last stat and net/dev parsed.
+    stat: Stat,
+    net: NetDevs,
 }
 
 impl Ingest {
@@ -67,7 +72,8 @@ impl Ingest {
             reassembly: Reassembly::default(),
             has_static: Vec::new(),
             max_nodes,
-            devices: Vec::new(),
+            stat: Stat::default(),
+            net: NetDevs::default(),
         }
     }
 
@@ -152,19 +158,21 @@ impl Ingest {
         let cpu = parse_counted(texts.cpuinfo, cpuinfo::parse, &mut errors);
         let memory = parse_counted(texts.meminfo, meminfo::parse, &mut errors);
         let load = parse_counted(texts.loadavg, loadavg::parse, &mut errors);
-        let stat = parse_counted(texts.stat, stat::parse, &mut errors);
-        let net = parse_counted(texts.net_dev, netdev::parse, &mut errors);
-        self.devices.clear();
-        if let Some(net) = &net {
-            self.devices.extend_from_slice(&net.devices);
-        }
-        let stat_cpu: Option<&[beostat_stat_cpu]> = stat.as_ref().map(|s| s.cpus.as_slice());
+        let stat_parsed =
+            parse_into_counted(texts.stat, stat::parse_into, &mut self.stat, &mut errors);
+        let net_parsed = parse_into_counted(
+            texts.net_dev,
+            netdev::parse_into,
+            &mut self.net,
+            &mut errors,
+        );
+        let stat_cpu = stat_parsed.then_some(self.stat.cpus.as_slice());
         let update = NodeUpdate {
             time_ns,
             name: texts.hostname,
             loadavg: load,
             meminfo: memory,
-            net_dev: net.as_ref().map(|_| self.devices.as_slice()),
+            net_dev: net_parsed.then_some(self.net.devices.as_slice()),
             stat_cpu,
             cpu_count: if stat_cpu.is_some() {
                 None
@@ -211,6 +219,27 @@ fn parse_counted<T, E>(
         .ok()
         .and_then(|text| parse(text).ok());
     if parsed.is_none() {
+        *errors += 1;
+    }
+    parsed
+}
+
+/// Like [`parse_counted`], for the parsers that fill a reused value:
+/// whether `bytes` was present and parsed into `out`. An absent section is
+/// not an error.
+fn parse_into_counted<T, E>(
+    bytes: Option<&[u8]>,
+    parse_into: fn(&str, &mut T) -> Result<(), E>,
+    out: &mut T,
+    errors: &mut u64,
+) -> bool {
+    let Some(bytes) = bytes else {
+        return false;
+    };
+    let parsed = std::str::from_utf8(bytes)
+        .ok()
+        .is_some_and(|text| parse_into(text, out).is_ok());
+    if !parsed {
         *errors += 1;
     }
     parsed

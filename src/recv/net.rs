@@ -5,8 +5,9 @@
 //! `[::]:PORT` (unicast, and the IPv6 group joined on the interface). No
 //! SO_REUSEADDR: a port already taken is an error, not a silent split of
 //! the traffic. Port 0 picks a free port (the IPv6 socket then takes the
-//! same number when it can). A large receive buffer is asked for and the
-//! size the kernel granted is logged. Multicast that cannot be set up (an
+//! same number when it can). A large receive buffer is asked for (forced
+//! past net.core.rmem_max when we may) and the size the kernel granted is
+//! logged. Multicast that cannot be set up (an
 //! interface without the MULTICAST flag, no route) is a warning: unicast
 //! still works.
 
@@ -15,9 +16,14 @@ use crate::netif;
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 use std::io::ErrorKind;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::os::unix::io::AsRawFd;
 
-/// Receive buffer asked for (the kernel caps it at net.core.rmem_max).
-const RECEIVE_BUFFER: usize = 8 << 20;
+/// Receive buffer asked for: room for about 4,000 typical reports (4 KB
+/// of payload, 8 KB of kernel memory each), 20 ms of traffic at 200,000
+/// datagrams a second, so a burst or a stall of the master does not lose
+/// reports. Root gets it whatever net.core.rmem_max says (SO_RCVBUFFORCE);
+/// others get at most rmem_max (the kernel doubles both for its overhead).
+const RECEIVE_BUFFER: usize = 32 << 20;
 
 /// What to bind and join.
 #[derive(Debug, Clone)]
@@ -58,7 +64,21 @@ fn bind_error(port: u16, e: std::io::Error) -> Error {
 
 fn udp(domain: Domain) -> std::io::Result<Socket> {
     let socket = Socket::new(domain, Type::DGRAM.cloexec(), Some(Protocol::UDP))?;
-    let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    let size = RECEIVE_BUFFER as libc::c_int;
+    // SAFETY: setsockopt on our own descriptor with a c_int option value
+    // of the right length.
+    let forced = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            (&raw const size).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    } == 0;
+    if !forced {
+        let _ = socket.set_recv_buffer_size(RECEIVE_BUFFER);
+    }
     Ok(socket)
 }
 
@@ -94,10 +114,14 @@ pub fn open(options: &NetOptions) -> Result<Sockets> {
         .ok()
         .and_then(|a| a.as_socket())
         .map_or(options.port, |a| a.port());
-    log::info!(
-        "listening on UDP port {port}; receive buffer {} bytes granted",
-        v4.recv_buffer_size().unwrap_or(0)
-    );
+    let granted = v4.recv_buffer_size().unwrap_or(0);
+    if granted < RECEIVE_BUFFER {
+        log::info!(
+            "listening on UDP port {port}; receive buffer {granted} bytes granted of {RECEIVE_BUFFER} asked (raise net.core.rmem_max, or run as root, for more)"
+        );
+    } else {
+        log::info!("listening on UDP port {port}; receive buffer {granted} bytes granted");
+    }
 
     let mut multicast_targets = Vec::new();
     if multicast_capable {

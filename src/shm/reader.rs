@@ -319,6 +319,12 @@ impl Reader {
         self.with(|s| s.read_record(node, |r| unsafe_load!(r, time)))
     }
 
+    /// When the node's last report arrived, in nanoseconds since the Epoch
+    /// (what the latency benchmark compares with the send time).
+    pub fn time_ns(&self, node: i32) -> Result<u64> {
+        self.with(|s| s.read_record(node, |r| unsafe_load!(r, time_ns)))
+    }
+
     /// Clock of CPU 0 in MHz.
     pub fn mhz(&self, node: i32) -> Result<f32> {
         self.with(|s| s.read_record(node, |r| unsafe_load!(r, mhz)))

@@ -1,0 +1,101 @@
+//! The bare receive loop: the physical limit recvstats is measured against.
+//!
+//! It opens its sockets with recvstats' own code ([`crate::recv::net::open`]:
+//! same receive-buffer request, same options), waits and drains with
+//! recvstats' own [`Pacing`] and [`BatchReceiver`], and does nothing with
+//! the datagrams but count them. The difference between its cost and
+//! recvstats' is what recvstats spends on the data.
+//!
+//! The counts are published in a small file (`--count-file`) that the
+//! benchmark maps, as recvstats publishes its counters in the control file.
+
+use super::{Error, Result};
+use crate::recv::batch::{drain, BatchReceiver, Drained, Pacing};
+use crate::recv::net::{self, NetOptions};
+use memmap2::MmapRaw;
+use std::fs::OpenOptions;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Byte length of the count file: datagrams (u64), bytes (u64).
+const COUNT_FILE_LEN: u64 = 16;
+
+/// Counts published by a running sink.
+#[derive(Debug)]
+pub struct Counts {
+    map: MmapRaw,
+}
+
+impl Counts {
+    /// Creates (or maps) the count file at `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+        file.set_len(COUNT_FILE_LEN)
+            .map_err(|e| Error(format!("{}: {e}", path.display())))?;
+        let map =
+            MmapRaw::map_raw(&file).map_err(|e| Error(format!("mmap {}: {e}", path.display())))?;
+        Ok(Counts { map })
+    }
+
+    fn word(&self, index: usize) -> &AtomicU64 {
+        // SAFETY: the mapping is at least 16 bytes, page-aligned, and the
+        // words are only accessed atomically (by us and by the sink).
+        unsafe { AtomicU64::from_ptr(self.map.as_mut_ptr().cast::<u64>().add(index)) }
+    }
+
+    /// Datagrams received so far.
+    pub fn datagrams(&self) -> u64 {
+        self.word(0).load(Ordering::Relaxed)
+    }
+
+    /// Bytes received so far.
+    pub fn bytes(&self) -> u64 {
+        self.word(1).load(Ordering::Relaxed)
+    }
+
+    fn add(&self, datagrams: u64, bytes: u64) {
+        self.word(0).fetch_add(datagrams, Ordering::Relaxed);
+        self.word(1).fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Receives on `port` until `stop` is set, counting into `counts`.
+/// `batch_delay` is recvstats' `--batch-delay`.
+pub fn run(port: u16, counts: &Counts, batch_delay: Duration, stop: &AtomicBool) -> Result<()> {
+    let sockets = net::open(&NetOptions {
+        port,
+        interface: Some("lo".into()),
+        group_v4: crate::protocol::DEFAULT_GROUP_V4,
+        group_v6: crate::protocol::DEFAULT_GROUP_V6,
+    })?;
+    let mut fds = vec![sockets.v4.as_raw_fd()];
+    fds.extend(sockets.v6.as_ref().map(AsRawFd::as_raw_fd));
+    let mut pacing = Pacing::new(batch_delay);
+    let mut receiver = BatchReceiver::new();
+    let mut last = Drained::default();
+    while !stop.load(Ordering::Relaxed) {
+        pacing.wait(&fds, last, Duration::from_millis(100));
+        last = Drained::default();
+        for &fd in &fds {
+            let mut bytes = 0u64;
+            let (drained, error) = drain(&mut receiver, fd, 16, |datagram, _| {
+                bytes += datagram.len() as u64;
+            });
+            if let Some(e) = error {
+                log::warn!("receive: {e}");
+            }
+            counts.add(drained.datagrams as u64, bytes);
+            last.datagrams += drained.datagrams;
+            last.saturated |= drained.saturated;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,412 @@
+//! Receiving many datagrams per system call, and waking up rarely.
+//!
+//! [`BatchReceiver`] owns a pool of receive slots and takes up to [`BATCH`]
+//! datagrams off a socket with one `recvmmsg`. [`Pacing`] decides how the
+//! loop waits between batches: at low rates it blocks in `poll` and drains
+//! each datagram as it comes; once datagrams come fast enough that a short
+//! fixed delay gathers several, it sleeps that delay before each drain so
+//! that one wakeup serves every datagram that arrived meanwhile.
+//! recvstats and the benchmark's bare receive loop (`beostat-loadgen sink`)
+//! share both, so the bare loop measures exactly what recvstats pays for the
+//! network, without the parsing and publishing.
+//!
+//! Nothing here looks at the bytes received: that is `ingest`. It allocates
+//! only in [`BatchReceiver::new`].
+
+use crate::protocol::RECV_BUFFER_LEN;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::unix::io::RawFd;
+use std::time::{Duration, Instant};
+
+/// Datagrams taken off the socket per `recvmmsg` call.
+pub const BATCH: usize = 64;
+
+/// Bytes of one slot: [`RECV_BUFFER_LEN`] (one more than the largest legal
+/// datagram, so a datagram that fills it is known to have been cut), rounded
+/// up to a cache line, plus one cache line so that the slots do not all
+/// start at the same offset in a page (they would compete for the same L1
+/// cache sets).
+const SLOT_STRIDE: usize = RECV_BUFFER_LEN.div_ceil(64) * 64 + 64;
+
+/// Default delay before draining a socket that has traffic (`--batch-delay`).
+pub const DEFAULT_BATCH_DELAY: Duration = Duration::from_millis(1);
+
+/// A pool of [`BATCH`] full-size slots and the `recvmmsg` headers that point
+/// into it.
+///
+/// Every slot is a whole [`RECV_BUFFER_LEN`] bytes, so no legal datagram is
+/// ever cut, whatever its size (a 256-CPU node's report is about 18 KB, a
+/// full report up to 64 KB). The pool is 4.2 MB of address space, but the
+/// kernel only touches the pages a datagram lands on: the resident part is
+/// what the largest datagrams that went through each slot needed (64 KB per
+/// slot at worst, 4.2 MB in all).
+pub struct BatchReceiver {
+    buffer: Vec<u8>,
+    headers: Vec<libc::mmsghdr>,
+    /// Pointed at by `headers` (never read from Rust otherwise).
+    iovecs: Vec<libc::iovec>,
+    addresses: Vec<libc::sockaddr_storage>,
+    received: usize,
+}
+
+impl std::fmt::Debug for BatchReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BatchReceiver")
+            .field("slots", &self.iovecs.len())
+            .field("received", &self.received)
+            .finish()
+    }
+}
+
+impl Default for BatchReceiver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl BatchReceiver {
+    /// Allocates the slots (zeroed pages, mapped lazily by the kernel).
+    pub fn new() -> Self {
+        let mut buffer = vec![0u8; BATCH * SLOT_STRIDE];
+        // SAFETY: sockaddr_storage is plain old data; all zeroes is valid.
+        let mut addresses: Vec<libc::sockaddr_storage> = vec![unsafe { std::mem::zeroed() }; BATCH];
+        let base = buffer.as_mut_ptr();
+        let mut iovecs: Vec<libc::iovec> = (0..BATCH)
+            .map(|slot| libc::iovec {
+                iov_base: base.wrapping_add(slot * SLOT_STRIDE).cast(),
+                iov_len: RECV_BUFFER_LEN,
+            })
+            .collect();
+        let headers = (0..BATCH)
+            .map(|slot| {
+                // SAFETY: mmsghdr is plain old data; all zeroes is valid.
+                let mut header: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                header.msg_hdr.msg_name = (&raw mut addresses[slot]).cast();
+                header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as u32;
+                header.msg_hdr.msg_iov = &raw mut iovecs[slot];
+                header.msg_hdr.msg_iovlen = 1;
+                header
+            })
+            .collect();
+        // The headers point into `buffer`, `iovecs` and `addresses`, whose
+        // heap blocks never move: they are never resized after this.
+        BatchReceiver {
+            buffer,
+            headers,
+            iovecs,
+            addresses,
+            received: 0,
+        }
+    }
+
+    /// Takes up to [`BATCH`] queued datagrams off `socket` without blocking.
+    /// Returns how many (0 when none is queued). They stay readable through
+    /// [`BatchReceiver::datagram`] until the next call.
+    pub fn receive(&mut self, socket: RawFd) -> io::Result<usize> {
+        self.received = 0;
+        for header in &mut self.headers {
+            header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as u32;
+            header.msg_hdr.msg_flags = 0;
+            header.msg_len = 0;
+        }
+        // SAFETY: every header points at a slot of RECV_BUFFER_LEN bytes
+        // inside `buffer` (through its iovec) and at a sockaddr_storage, all
+        // owned by `self` and alive for the call; the kernel writes at most
+        // that much into each.
+        let count = unsafe {
+            libc::recvmmsg(
+                socket,
+                self.headers.as_mut_ptr(),
+                BATCH as libc::c_uint,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if count < 0 {
+            let error = io::Error::last_os_error();
+            return match error.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(0),
+                _ => Err(error),
+            };
+        }
+        self.received = count as usize;
+        Ok(self.received)
+    }
+
+    /// Datagram `index` of the last batch: its bytes and who sent it. A
+    /// length of [`RECV_BUFFER_LEN`] means the kernel cut it (it was longer
+    /// than any legal datagram).
+    pub fn datagram(&self, index: usize) -> Option<(&[u8], Option<SocketAddr>)> {
+        if index >= self.received {
+            return None;
+        }
+        let header = &self.headers[index];
+        let len = (header.msg_len as usize).min(RECV_BUFFER_LEN);
+        let start = index * SLOT_STRIDE;
+        let source = socket_addr(&self.addresses[index], header.msg_hdr.msg_namelen);
+        Some((&self.buffer[start..start + len], source))
+    }
+}
+
+/// A sender's address as the kernel wrote it, without allocating.
+fn socket_addr(storage: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<SocketAddr> {
+    let len = len as usize;
+    match i32::from(storage.ss_family) {
+        libc::AF_INET if len >= size_of::<libc::sockaddr_in>() => {
+            // SAFETY: the family says it is a sockaddr_in, and the kernel
+            // wrote at least that many bytes into the (larger) storage.
+            let v4 = unsafe { &*(storage as *const _ as *const libc::sockaddr_in) };
+            let ip = Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr));
+            Some(SocketAddr::new(IpAddr::V4(ip), u16::from_be(v4.sin_port)))
+        }
+        libc::AF_INET6 if len >= size_of::<libc::sockaddr_in6>() => {
+            // SAFETY: as above, for sockaddr_in6.
+            let v6 = unsafe { &*(storage as *const _ as *const libc::sockaddr_in6) };
+            let ip = Ipv6Addr::from(v6.sin6_addr.s6_addr);
+            Some(SocketAddr::V6(std::net::SocketAddrV6::new(
+                ip,
+                u16::from_be(v6.sin6_port),
+                v6.sin6_flowinfo,
+                v6.sin6_scope_id,
+            )))
+        }
+        _ => None,
+    }
+}
+
+/// What the last drain found, for [`Pacing::wait`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Drained {
+    /// Datagrams received.
+    pub datagrams: usize,
+    /// Whether some socket still had a full batch queued when the drain
+    /// stopped (the loop is behind: do not sleep).
+    pub saturated: bool,
+}
+
+/// Sleeping pays off when each sleep gathers at least this many datagrams:
+/// a timer wakeup that serves one datagram is no cheaper than the wakeup
+/// the datagram itself causes, and on the VM measured it cost twice as much
+/// when the CPU was busy (docs/PERFORMANCE.md, "Cost at the normal
+/// operating point").
+const DATAGRAMS_PER_SLEEP: f64 = 2.0;
+/// The arrival rate is estimated over windows of this length.
+const RATE_WINDOW: Duration = Duration::from_millis(100);
+
+/// How the receive loop waits: see the module documentation.
+///
+/// Two modes, chosen from the arrival rate of the last 100 ms:
+/// - **batching**, when a `delay` gathers at least two datagrams (1 ms:
+///   from 2,000 a second): sleep `delay` before each drain, so one wakeup
+///   serves every datagram that arrived meanwhile;
+/// - **immediate**, below that: block in `poll` and drain as soon as a
+///   datagram is there. A timer wakeup would not serve more datagrams than
+///   the arrival itself, and costs more than being woken by it.
+#[derive(Debug, Clone)]
+pub struct Pacing {
+    /// Sleep before each drain while batching (0: never batch).
+    delay: Duration,
+    window_start: Instant,
+    window_datagrams: u64,
+    batching: bool,
+}
+
+impl Pacing {
+    /// A policy with this `delay` (`--batch-delay`); starts immediate.
+    pub fn new(delay: Duration) -> Self {
+        Pacing {
+            delay,
+            window_start: Instant::now(),
+            window_datagrams: 0,
+            batching: false,
+        }
+    }
+
+    /// Whether the loop currently sleeps before drains.
+    pub fn is_batching(&self) -> bool {
+        self.batching
+    }
+
+    /// Counts the last drain and, once per window, picks the mode.
+    fn observe(&mut self, last: Drained) {
+        self.window_datagrams += last.datagrams as u64;
+        let elapsed = self.window_start.elapsed();
+        if elapsed >= RATE_WINDOW {
+            let per_delay =
+                self.window_datagrams as f64 * self.delay.as_secs_f64() / elapsed.as_secs_f64();
+            self.batching = !self.delay.is_zero() && per_delay >= DATAGRAMS_PER_SLEEP;
+            self.window_start = Instant::now();
+            self.window_datagrams = 0;
+        }
+    }
+
+    /// Waits before the next drain, never past `deadline_in` (the loop's
+    /// next timer).
+    ///
+    /// - When the loop is behind (a full batch was still queued): no wait.
+    /// - Immediate mode: `poll` until a socket is readable, `deadline_in`
+    ///   passes, or a signal arrives (returns at once if data is queued).
+    /// - Batching, after a drain that found datagrams: sleep the delay (the
+    ///   latency budget); no `poll` while traffic keeps coming.
+    /// - Batching, after an empty drain: `poll`, then sleep the delay, so
+    ///   the first datagram after a pause is not handled alone.
+    pub fn wait(&mut self, sockets: &[RawFd], last: Drained, deadline_in: Duration) {
+        self.observe(last);
+        if last.saturated {
+            return;
+        }
+        if !self.batching {
+            wait_readable(sockets, deadline_in);
+            return;
+        }
+        if last.datagrams == 0 && !wait_readable(sockets, deadline_in) {
+            return;
+        }
+        let delay = self.delay.min(deadline_in);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
+    }
+}
+
+/// Sleeps until a socket is readable, `timeout` (at most 1 s) passes, or a
+/// signal arrives; true if a socket is readable.
+fn wait_readable(sockets: &[RawFd], timeout: Duration) -> bool {
+    let mut fds = [libc::pollfd {
+        fd: -1,
+        events: libc::POLLIN,
+        revents: 0,
+    }; 2];
+    let count = sockets.len().min(fds.len());
+    for (slot, &fd) in fds.iter_mut().zip(sockets) {
+        slot.fd = fd;
+    }
+    // Round up so that a timer due in 0.4 ms is not polled for 0 ms (a busy
+    // loop until it is due).
+    let millis = timeout.as_micros().div_ceil(1000).clamp(0, 1000) as libc::c_int;
+    // SAFETY: fds is a valid array of pollfd of at least `count` entries.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), count as libc::nfds_t, millis) };
+    ready > 0
+}
+
+/// Drains `socket` into `receiver`, calling `each` for every datagram;
+/// stops after `max_batches` full batches (so one busy socket cannot starve
+/// the loop's timers). Returns what it found; receive errors other than
+/// "nothing queued" are returned once the batches before them are handled.
+pub fn drain(
+    receiver: &mut BatchReceiver,
+    socket: RawFd,
+    max_batches: usize,
+    mut each: impl FnMut(&[u8], Option<SocketAddr>),
+) -> (Drained, Option<io::Error>) {
+    let mut drained = Drained::default();
+    for _ in 0..max_batches {
+        let count = match receiver.receive(socket) {
+            Ok(count) => count,
+            Err(e) => return (drained, Some(e)),
+        };
+        for index in 0..count {
+            if let Some((bytes, source)) = receiver.datagram(index) {
+                each(bytes, source);
+            }
+        }
+        drained.datagrams += count;
+        // A short batch means the queue was empty when the kernel looked:
+        // skip the extra call that would only say EAGAIN.
+        if count < BATCH {
+            drained.saturated = false;
+            return (drained, None);
+        }
+        drained.saturated = true;
+    }
+    (drained, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+    use std::os::unix::io::AsRawFd;
+
+    #[test]
+    fn a_batch_takes_every_queued_datagram_with_its_source_whole() {
+        let receiver_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = receiver_socket.local_addr().unwrap();
+        let big = vec![7u8; 60_000];
+        sender.send_to(b"one", to).unwrap();
+        sender.send_to(&big, to).unwrap();
+        sender.send_to(b"three", to).unwrap();
+        let mut receiver = BatchReceiver::new();
+        let mut seen = Vec::new();
+        for _ in 0..100 {
+            let (drained, error) = drain(&mut receiver, receiver_socket.as_raw_fd(), 4, |b, s| {
+                seen.push((b.len(), b.iter().all(|&x| x == b[0]), s))
+            });
+            assert!(error.is_none());
+            assert!(!drained.saturated);
+            if seen.len() == 3 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let from = Some(sender.local_addr().unwrap());
+        assert_eq!(
+            seen,
+            [(3, false, from), (60_000, true, from), (5, false, from)]
+        );
+    }
+
+    #[test]
+    fn pacing_batches_only_when_a_delay_gathers_two_datagrams() {
+        let mut pacing = Pacing::new(Duration::from_millis(1));
+        assert!(!pacing.is_batching());
+        // 50 datagrams in a 100 ms window: 0.5 per delay.
+        pacing.observe(Drained {
+            datagrams: 50,
+            saturated: false,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        pacing.observe(Drained::default());
+        assert!(!pacing.is_batching());
+        // 5,000 in a window: 50 per delay.
+        pacing.observe(Drained {
+            datagrams: 5_000,
+            saturated: false,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        pacing.observe(Drained::default());
+        assert!(pacing.is_batching());
+        let mut never = Pacing::new(Duration::ZERO);
+        never.observe(Drained {
+            datagrams: 1_000_000,
+            saturated: true,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        never.observe(Drained::default());
+        assert!(!never.is_batching());
+    }
+
+    #[test]
+    fn more_than_a_batch_is_drained_in_several_calls_and_says_so() {
+        let receiver_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = receiver_socket.local_addr().unwrap();
+        for i in 0..(BATCH * 2 + 5) {
+            sender.send_to(&i.to_be_bytes(), to).unwrap();
+        }
+        let mut receiver = BatchReceiver::new();
+        let (drained, _) = drain(&mut receiver, receiver_socket.as_raw_fd(), 1, |_, _| {});
+        assert_eq!(
+            drained,
+            Drained {
+                datagrams: BATCH,
+                saturated: true
+            }
+        );
+        let (drained, _) = drain(&mut receiver, receiver_socket.as_raw_fd(), 8, |_, _| {});
+        assert_eq!(drained.datagrams, BATCH + 5);
+        assert!(!drained.saturated);
+    }
+}
