@@ -312,3 +312,123 @@ fn sighup_rereads_the_config_file() {
     );
     wait_for_node(shm.path(), 7);
 }
+
+/// Waits (bounded) until the counters say `total` datagrams were received.
+fn counters_after(reader: &Reader, total: u64) -> [u64; 64] {
+    for _ in 0..1000 {
+        let counters = reader.counters().unwrap();
+        if counters[Counter::DatagramsReceived as usize] >= total {
+            return counters;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    reader.counters().unwrap()
+}
+
+/// A loadavg-only status datagram, signed with `key` when given.
+fn status(node: i32, sequence: u64, key: Option<&beostat::auth::Key>) -> Vec<u8> {
+    use beostat::protocol::{Encoder, Header, SectionTag, FLAG_AUTH};
+    let mut header = Header::status(node, sequence, beostat::shm::now_ns());
+    let mut encoder = Encoder::new();
+    if key.is_some() {
+        header.flags |= FLAG_AUTH;
+    }
+    encoder.begin(&header).unwrap();
+    encoder
+        .section(
+            SectionTag::Loadavg,
+            format!("0.5 0.5 0.5 1/9 {sequence}\n").as_bytes(),
+        )
+        .unwrap();
+    match key {
+        Some(key) => encoder.finish_signed(key).unwrap().to_vec(),
+        None => encoder.finish().unwrap().to_vec(),
+    }
+}
+
+#[test]
+fn with_a_key_only_signed_fresh_datagrams_are_published() {
+    use std::os::unix::fs::PermissionsExt;
+    let shm = tempfile::tempdir().unwrap();
+    let key_path = shm.path().join("key");
+    std::fs::write(&key_path, b"the-cluster-shared-secret\n").unwrap();
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = beostat::auth::Key::from_file(&key_path).unwrap();
+    let wrong = beostat::auth::Key::new(b"not-the-cluster-secret").unwrap();
+    let daemon = start(shm.path(), &["--key-file", key_path.to_str().unwrap()]);
+
+    let signed = status(2, 100, Some(&key));
+    send(
+        daemon.port,
+        &[
+            status(2, 99, None),
+            signed.clone(),
+            signed.clone(),
+            status(2, 101, Some(&wrong)),
+            status(2, 102, Some(&key)),
+        ],
+    );
+    let reader = Reader::new(shm.path());
+    let counters = counters_after(&reader, 5);
+    let count = |c: Counter| counters[c as usize];
+    assert_eq!(
+        count(Counter::DroppedAuth),
+        2,
+        "unsigned, and signed with another key"
+    );
+    assert_eq!(
+        count(Counter::DroppedReplay),
+        1,
+        "the same signed datagram twice"
+    );
+    assert_eq!(count(Counter::DatagramsAccepted), 2);
+    assert_eq!(reader.loadavg(2).unwrap().last_pid, 102);
+
+    std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+        .args([
+            "-f",
+            "-p",
+            "0",
+            "--config",
+            "/nonexistent",
+            "--key-file",
+            key_path.to_str().unwrap(),
+        ])
+        .arg("--shm-dir")
+        .arg(tempfile::tempdir().unwrap().path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("recvstats: ") && l.contains("chmod 600")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_node_number_claimed_from_another_nodes_address_is_dropped() {
+    let shm = tempfile::tempdir().unwrap();
+    let config = shm.path().join("beowulf-config");
+    std::fs::write(&config, "iprange 3 127.0.0.2 127.0.0.4\n").unwrap();
+    let daemon = start(shm.path(), &["--config", config.to_str().unwrap()]);
+    // From 127.0.0.1: node 3 belongs to 127.0.0.2; node 9 is outside every range.
+    send(daemon.port, &[status(3, 1, None), status(9, 2, None)]);
+    let from_right_address = UdpSocket::bind("127.0.0.2:0").unwrap();
+    from_right_address
+        .send_to(&status(3, 3, None), ("127.0.0.1", daemon.port))
+        .unwrap();
+    let reader = Reader::new(shm.path());
+    let counters = counters_after(&reader, 3);
+    assert_eq!(counters[Counter::DroppedSpoofed as usize], 1);
+    assert_eq!(counters[Counter::DatagramsAccepted as usize], 2);
+    assert_eq!(
+        reader.loadavg(3).unwrap().last_pid,
+        3,
+        "only node 3's own address was believed"
+    );
+    assert_eq!(reader.loadavg(9).unwrap().last_pid, 2);
+}

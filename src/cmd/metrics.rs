@@ -257,6 +257,7 @@ fn counter_help(counter: Counter) -> &'static str {
         Counter::DroppedAuth => "missing or wrong authentication",
         Counter::DroppedReplay => "replayed sequence number or stale time",
         Counter::DroppedBadType => "message type not expected by the receiver",
+        Counter::DroppedSpoofed => "node number claimed from another node's address",
         Counter::ParseErrors => "Sections of accepted datagrams whose /proc text did not parse.",
         Counter::UpdateRequestsSent => "Update requests recvstats multicast to the nodes.",
         Counter::FileGrowths => "Times recvstats grew or recreated the node file.",

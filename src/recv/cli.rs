@@ -78,6 +78,11 @@ pub struct Args {
         default_value = "/etc/beowulf/config"
     )]
     pub config: PathBuf,
+    /// Accept only datagrams signed with the shared key in FILE (HMAC-SHA-256),
+    /// not replayed, and sign update requests. FILE must not be readable by
+    /// group or others.
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
     /// Write the daemon's pid here [default when forking: /run/recvstats.pid].
     #[arg(long = "pidfile", value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
@@ -110,6 +115,7 @@ impl Args {
             master_interval: Duration::from_secs_f64(self.master_interval),
             batch_delay: Duration::from_secs_f64(self.batch_delay / 1000.0),
             config: self.config.clone(),
+            key_file: self.key_file.clone(),
             source: Source {
                 proc_root: self.proc_root.clone(),
                 statfs_path: self.statfs_path.clone(),

@@ -14,6 +14,7 @@
 
 use super::nodemap::NodeMap;
 use super::reassembly::Reassembly;
+use crate::auth::{Refusal, Verifier};
 use crate::proc::{cpuinfo, loadavg, meminfo, netdev, stat, NetDevs, Stat};
 use crate::protocol::{decode, MessageType, SectionTag, MAX_DATAGRAM};
 use crate::shm::{Counter, NodeUpdate, ShmWriter};
@@ -60,6 +61,8 @@ pub struct Ingest {
     /// Reused by every report: the last stat and net/dev parsed.
     stat: Stat,
     net: NetDevs,
+    /// With a key: signatures and replays are checked.
+    verifier: Option<Verifier>,
 }
 
 impl Ingest {
@@ -74,12 +77,32 @@ impl Ingest {
             max_nodes,
             stat: Stat::default(),
             net: NetDevs::default(),
+            verifier: None,
         }
     }
 
     /// The writer (for periodic work: expiry, counters, last multicast).
     pub fn writer(&mut self) -> &mut ShmWriter {
         &mut self.writer
+    }
+
+    /// Requires every datagram to be signed with the verifier's key (and not
+    /// replayed); `None` accepts unsigned datagrams.
+    pub fn set_verifier(&mut self, verifier: Option<Verifier>) {
+        self.verifier = verifier;
+    }
+
+    /// Does `source` match the address the configuration gives `node`?
+    /// Nodes outside every configured range (machines outside the cluster)
+    /// may report from anywhere.
+    fn comes_from(&self, node: i32, source: IpAddr) -> bool {
+        let Some(expected) = self.nodes.address_of(node) else {
+            return true;
+        };
+        match source {
+            IpAddr::V4(v4) => v4 == expected,
+            IpAddr::V6(v6) => v6.to_ipv4_mapped() == Some(expected),
+        }
     }
 
     /// Replaces the address-to-node map (SIGHUP).
@@ -122,6 +145,23 @@ impl Ingest {
         };
         if node < 0 || node as u32 >= self.max_nodes {
             return Outcome::Dropped(Counter::DroppedBadNode);
+        }
+        if !datagram.header.node_from_address() && !self.comes_from(node, source) {
+            return Outcome::Dropped(Counter::DroppedSpoofed);
+        }
+        if let Some(verifier) = &mut self.verifier {
+            let header = &datagram.header;
+            match verifier.check(
+                node,
+                datagram.auth.as_ref(),
+                header.sequence,
+                header.time_ns,
+                now_ns,
+            ) {
+                Ok(()) => {}
+                Err(Refusal::BadSignature) => return Outcome::Dropped(Counter::DroppedAuth),
+                Err(Refusal::Replayed) => return Outcome::Dropped(Counter::DroppedReplay),
+            }
         }
         // Split texts come back whole once every part has arrived (rare:
         // only nodes with well over a thousand CPUs split their stat).

@@ -73,6 +73,8 @@ pub struct Options {
     pub master_interval: Duration,
     /// ClusterWare configuration file (iprange, server beostats).
     pub config: PathBuf,
+    /// Shared key file: when set, only signed datagrams are accepted.
+    pub key_file: Option<PathBuf>,
     /// Where the master's own status is read.
     pub source: Source,
     /// How long datagrams may gather before a drain while traffic flows
@@ -98,6 +100,8 @@ pub fn run(options: &Options, signals: &Signals, readiness: &mut Readiness) -> R
 }
 
 struct Daemon {
+    /// Signs update requests when a key is configured.
+    key: Option<crate::auth::Key>,
     ingest: Ingest,
     encoder: Encoder,
     sequence: u64,
@@ -130,8 +134,25 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
         group_v6: options.group_v6,
     })?;
     log::info!("publishing in {}", options.shm_dir.display());
+    let key = options
+        .key_file
+        .as_deref()
+        .map(crate::auth::Key::from_file)
+        .transpose()?;
+    if key.is_some() {
+        log::info!(
+            "accepting only datagrams signed with the key in {}",
+            options.key_file.as_ref().unwrap().display()
+        );
+    }
+    let mut ingest = Ingest::new(writer, config.nodes, options.max_nodes);
+    ingest.set_verifier(
+        key.clone()
+            .map(|k| crate::auth::Verifier::new(k, crate::auth::DEFAULT_TIME_WINDOW_SECS)),
+    );
     let daemon = Daemon {
-        ingest: Ingest::new(writer, config.nodes, options.max_nodes),
+        key,
+        ingest,
         encoder: Encoder::new(),
         sequence: now_ns(),
         status: Status::default(),
@@ -255,9 +276,15 @@ impl Daemon {
 
     fn update_request(&mut self) -> Option<Vec<u8>> {
         self.sequence += 1;
-        let header = Header::update_request(self.sequence, now_ns());
+        let mut header = Header::update_request(self.sequence, now_ns());
+        if self.key.is_some() {
+            header.flags |= crate::protocol::FLAG_AUTH;
+        }
         self.encoder.begin(&header).ok()?;
-        self.encoder.finish().ok().map(<[u8]>::to_vec)
+        match &self.key {
+            Some(key) => self.encoder.finish_signed(key).ok().map(<[u8]>::to_vec),
+            None => self.encoder.finish().ok().map(<[u8]>::to_vec),
+        }
     }
 
     /// Multicasts an update request and records when.

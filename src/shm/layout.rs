@@ -213,11 +213,14 @@ pub enum Counter {
     FileGrowths = 11,
     /// Dropped: message type not expected by the receiver.
     DroppedBadType = 12,
+    /// Dropped: the claimed node number belongs to another address (per the
+    /// iprange lines of the configuration file).
+    DroppedSpoofed = 13,
 }
 
 impl Counter {
     /// Every counter, in index order.
-    pub const ALL: [Counter; 13] = [
+    pub const ALL: [Counter; 14] = [
         Counter::DatagramsReceived,
         Counter::DatagramsAccepted,
         Counter::DroppedTruncated,
@@ -231,6 +234,7 @@ impl Counter {
         Counter::UpdateRequestsSent,
         Counter::FileGrowths,
         Counter::DroppedBadType,
+        Counter::DroppedSpoofed,
     ];
 
     /// A stable snake_case name (used in logs and metrics).
@@ -249,6 +253,7 @@ impl Counter {
             Counter::UpdateRequestsSent => "update_requests_sent",
             Counter::FileGrowths => "file_growths",
             Counter::DroppedBadType => "dropped_bad_type",
+            Counter::DroppedSpoofed => "dropped_spoofed",
         }
     }
 }
