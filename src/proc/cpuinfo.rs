@@ -190,23 +190,13 @@ mod tests {
     use super::*;
     use crate::proc::test_support::hostile_texts;
 
-    macro_rules! sample {
-        ($path:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/proc/",
-                $path
-            ))
-        };
-    }
-
     fn parsed(text: &str) -> CpuInfo {
         parse(text).expect("sample parses")
     }
 
     #[test]
     fn x86_64_8cpu_counts_processors_and_takes_the_first_cpus_mhz() {
-        let info = parsed(sample!("x86_64-8cpu/cpuinfo"));
+        let info = parsed(sample_text!("x86_64-8cpu/cpuinfo"));
         assert_eq!(info.cpu_count, 8);
         assert_eq!(info.mhz, Some(799.998));
         assert_eq!(
@@ -217,7 +207,7 @@ mod tests {
 
     #[test]
     fn x86_64_vm_2cpu() {
-        let info = parsed(sample!("x86_64-vm-2cpu/cpuinfo"));
+        let info = parsed(sample_text!("x86_64-vm-2cpu/cpuinfo"));
         assert_eq!(info.cpu_count, 2);
         assert_eq!(info.mhz, Some(2596.154));
         assert_eq!(info.model.as_deref(), Some("AMD EPYC"));
@@ -225,7 +215,7 @@ mod tests {
 
     #[test]
     fn this_host_x86_64() {
-        let info = parsed(sample!("this-host-x86_64/cpuinfo"));
+        let info = parsed(sample_text!("this-host-x86_64/cpuinfo"));
         assert_eq!(info.cpu_count, 2);
         assert_eq!(info.mhz, Some(2596.096));
         assert_eq!(info.model.as_deref(), Some("AMD EPYC"));
@@ -233,7 +223,7 @@ mod tests {
 
     #[test]
     fn arm7_uses_model_name_and_has_no_mhz() {
-        let info = parsed(sample!("cpuinfo-variants/arm7"));
+        let info = parsed(sample_text!("cpuinfo-variants/arm7"));
         assert_eq!(info.cpu_count, 4);
         assert_eq!(info.mhz, None);
         assert_eq!(info.model.as_deref(), Some("ARMv7 Processor rev 3 (v7l)"));
@@ -241,7 +231,7 @@ mod tests {
 
     #[test]
     fn arm7_legacy_counts_lowercase_entries_and_takes_the_capital_processor_as_model() {
-        let info = parsed(sample!("cpuinfo-variants/arm7legacy"));
+        let info = parsed(sample_text!("cpuinfo-variants/arm7legacy"));
         assert_eq!(info.cpu_count, 2);
         assert_eq!(info.mhz, None);
         assert_eq!(info.model.as_deref(), Some("ARMv7 Processor rev 5 (v7l)"));
@@ -249,7 +239,7 @@ mod tests {
 
     #[test]
     fn arm_uniprocessor_with_only_a_capital_processor_line_is_one_cpu() {
-        let info = parsed(sample!("cpuinfo-variants/arm7legacyv1"));
+        let info = parsed(sample_text!("cpuinfo-variants/arm7legacyv1"));
         assert_eq!(info.cpu_count, 1);
         assert_eq!(info.mhz, None);
         assert_eq!(
@@ -260,7 +250,7 @@ mod tests {
 
     #[test]
     fn aarch64_has_no_model_and_no_mhz() {
-        let info = parsed(sample!("cpuinfo-variants/aarch64"));
+        let info = parsed(sample_text!("cpuinfo-variants/aarch64"));
         assert_eq!(
             info,
             CpuInfo {
@@ -273,7 +263,7 @@ mod tests {
 
     #[test]
     fn loongarch_capitalized_keys() {
-        let info = parsed(sample!("cpuinfo-variants/loong64"));
+        let info = parsed(sample_text!("cpuinfo-variants/loong64"));
         assert_eq!(info.cpu_count, 4);
         assert_eq!(info.mhz, Some(2500.0));
         assert_eq!(info.model.as_deref(), Some("Loongson-3A5000"));
@@ -281,7 +271,7 @@ mod tests {
 
     #[test]
     fn mips_cpu_model() {
-        let info = parsed(sample!("cpuinfo-variants/mips"));
+        let info = parsed(sample_text!("cpuinfo-variants/mips"));
         assert_eq!(info.cpu_count, 2);
         assert_eq!(info.mhz, None);
         assert_eq!(info.model.as_deref(), Some("Cavium Octeon+ V0.1"));
@@ -289,7 +279,7 @@ mod tests {
 
     #[test]
     fn power_cpu_and_clock_with_mhz_suffix() {
-        let info = parsed(sample!("cpuinfo-variants/ppc64"));
+        let info = parsed(sample_text!("cpuinfo-variants/ppc64"));
         assert_eq!(info.cpu_count, 6);
         assert_eq!(info.mhz, Some(3000.0));
         assert_eq!(
@@ -300,7 +290,7 @@ mod tests {
 
     #[test]
     fn riscv_without_uarch_has_no_model() {
-        let info = parsed(sample!("cpuinfo-variants/riscv64"));
+        let info = parsed(sample_text!("cpuinfo-variants/riscv64"));
         assert_eq!(
             info,
             CpuInfo {
@@ -313,7 +303,7 @@ mod tests {
 
     #[test]
     fn riscv_uarch_is_the_model() {
-        let info = parsed(sample!("cpuinfo-variants/riscv64-uarch"));
+        let info = parsed(sample_text!("cpuinfo-variants/riscv64-uarch"));
         assert_eq!(info.cpu_count, 4);
         assert_eq!(info.mhz, None);
         assert_eq!(info.model.as_deref(), Some("sifive,u74-mc"));
@@ -321,7 +311,7 @@ mod tests {
 
     #[test]
     fn s390x_declared_count_and_static_mhz() {
-        let info = parsed(sample!("cpuinfo-variants/s390x"));
+        let info = parsed(sample_text!("cpuinfo-variants/s390x"));
         assert_eq!(info.cpu_count, 4);
         assert_eq!(info.mhz, Some(5000.0));
         assert_eq!(info.model.as_deref(), Some("IBM/S390"));
@@ -329,7 +319,7 @@ mod tests {
 
     #[test]
     fn s390x_without_mhz_lines() {
-        let info = parsed(sample!("cpuinfo-variants/s390x-no-mhz"));
+        let info = parsed(sample_text!("cpuinfo-variants/s390x-no-mhz"));
         assert_eq!(info.cpu_count, 2);
         assert_eq!(info.mhz, None);
         assert_eq!(info.model.as_deref(), Some("IBM/S390"));
@@ -398,7 +388,7 @@ mod tests {
 
     #[test]
     fn truncated_last_entry_still_counts_complete_entries() {
-        let text = sample!("x86_64-vm-2cpu/cpuinfo");
+        let text = sample_text!("x86_64-vm-2cpu/cpuinfo");
         let cut = text.find("processor\t: 1").unwrap() + "processor\t: ".len();
         assert_eq!(parsed(&text[..cut]).cpu_count, 1);
     }

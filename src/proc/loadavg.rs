@@ -94,16 +94,6 @@ mod tests {
     use super::*;
     use crate::proc::test_support::hostile_texts;
 
-    macro_rules! sample {
-        ($path:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/proc/",
-                $path
-            ))
-        };
-    }
-
     fn loadavg(load: [f32; 3], active: c_int, total: c_int, last_pid: c_int) -> beostat_loadavg {
         beostat_loadavg {
             load,
@@ -116,7 +106,7 @@ mod tests {
     #[test]
     fn x86_64_8cpu() {
         assert_eq!(
-            parse(sample!("x86_64-8cpu/loadavg")),
+            parse(sample_text!("x86_64-8cpu/loadavg")),
             Ok(loadavg([0.02, 0.04, 0.05], 1, 497, 11947))
         );
     }
@@ -124,7 +114,7 @@ mod tests {
     #[test]
     fn x86_64_vm_2cpu() {
         assert_eq!(
-            parse(sample!("x86_64-vm-2cpu/loadavg")),
+            parse(sample_text!("x86_64-vm-2cpu/loadavg")),
             Ok(loadavg([0.00, 0.11, 0.09], 1, 77, 7199))
         );
     }
@@ -132,7 +122,7 @@ mod tests {
     #[test]
     fn this_host_x86_64() {
         assert_eq!(
-            parse(sample!("this-host-x86_64/loadavg")),
+            parse(sample_text!("this-host-x86_64/loadavg")),
             Ok(loadavg([0.37, 0.50, 0.24], 1, 85, 8200))
         );
     }
@@ -140,7 +130,7 @@ mod tests {
     #[test]
     fn linux_2_4() {
         assert_eq!(
-            parse(sample!("loadavg-linux-2.4")),
+            parse(sample_text!("loadavg-linux-2.4")),
             Ok(loadavg([0.08, 0.03, 0.01], 1, 45, 1102))
         );
     }
@@ -148,7 +138,7 @@ mod tests {
     #[test]
     fn idle_without_trailing_newline() {
         assert_eq!(
-            parse(sample!("loadavg-idle-no-newline")),
+            parse(sample_text!("loadavg-idle-no-newline")),
             Ok(loadavg([0.0; 3], 1, 63, 310))
         );
     }
@@ -156,7 +146,7 @@ mod tests {
     #[test]
     fn busy_machine_at_pid_max() {
         assert_eq!(
-            parse(sample!("loadavg-busy-pid-max")),
+            parse(sample_text!("loadavg-busy-pid-max")),
             Ok(loadavg([97.31, 88.20, 71.04], 129, 4182, 4194303))
         );
     }
@@ -164,7 +154,7 @@ mod tests {
     #[test]
     fn loads_above_1000() {
         assert_eq!(
-            parse(sample!("loadavg-above-1000")),
+            parse(sample_text!("loadavg-above-1000")),
             Ok(loadavg([1024.53, 1001.02, 876.90], 1042, 31731, 98765))
         );
     }

@@ -112,16 +112,6 @@ mod tests {
     use super::*;
     use crate::proc::test_support::hostile_texts;
 
-    macro_rules! sample {
-        ($path:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/proc/",
-                $path
-            ))
-        };
-    }
-
     const KIB: u64 = 1024;
 
     fn parsed(text: &str) -> beostat_meminfo {
@@ -130,7 +120,7 @@ mod tests {
 
     #[test]
     fn x86_64_8cpu_in_bytes() {
-        let info = parsed(sample!("x86_64-8cpu/meminfo"));
+        let info = parsed(sample_text!("x86_64-8cpu/meminfo"));
         // MemTotal 15666184, MemFree 440324, Shmem 1308, Buffers 1020128,
         // Cached 12007640, SwapTotal 0, SwapFree 0 (kB).
         assert_eq!(info.mem.free, 440324 * KIB);
@@ -144,7 +134,7 @@ mod tests {
 
     #[test]
     fn x86_64_vm_2cpu_in_bytes() {
-        let info = parsed(sample!("x86_64-vm-2cpu/meminfo"));
+        let info = parsed(sample_text!("x86_64-vm-2cpu/meminfo"));
         // MemTotal 24684092, MemFree 24550856, Shmem 8856, Buffers 588,
         // Cached 35048 (kB); SwapCached and ShmemHugePages must not match.
         assert_eq!(info.mem.free, 25140076544);
@@ -157,7 +147,7 @@ mod tests {
 
     #[test]
     fn this_host_x86_64() {
-        let info = parsed(sample!("this-host-x86_64/meminfo"));
+        let info = parsed(sample_text!("this-host-x86_64/meminfo"));
         // MemTotal 24684092, MemFree 24163108, Shmem 8856, Buffers 1932,
         // Cached 370012 (kB).
         assert_eq!(info.mem.free, 24163108 * KIB);
@@ -173,7 +163,7 @@ mod tests {
         // ("Mem:  total used free shared buffers cached", "Swap: total used
         // free") and kB lines. The parser reads only the kB lines, so
         // matching the table checks the units independently.
-        let info = parsed(sample!("meminfo-linux-2.4"));
+        let info = parsed(sample_text!("meminfo-linux-2.4"));
         assert_eq!(info.mem.used, 1039470592);
         assert_eq!(info.mem.free, 16281600);
         assert_eq!(info.swap.used, 8163328);
@@ -186,7 +176,7 @@ mod tests {
 
     #[test]
     fn linux_2_2_mem_shared_is_shared() {
-        let info = parsed(sample!("meminfo-linux-2.2"));
+        let info = parsed(sample_text!("meminfo-linux-2.2"));
         assert_eq!(info.mem.used, 63041536);
         assert_eq!(info.mem.free, 1953792);
         assert_eq!(info.swap.used, 1163264);
@@ -204,7 +194,7 @@ mod tests {
 
     #[test]
     fn minimal_input_defaults_the_rest_to_zero() {
-        let info = parsed(sample!("meminfo-minimal"));
+        let info = parsed(sample_text!("meminfo-minimal"));
         assert_eq!(
             info,
             beostat_meminfo {

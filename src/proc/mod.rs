@@ -20,6 +20,18 @@
 //! `parse_into` on a fresh value. (loadavg and meminfo return plain structs;
 //! cpuinfo, static data sent once per node, allocates its model name.)
 
+/// The text of a sample under tests/data/proc (for the parsers' tests).
+#[cfg(test)]
+macro_rules! sample_text {
+    ($path:literal) => {
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/proc/",
+            $path
+        ))
+    };
+}
+
 pub mod cpuinfo;
 pub mod loadavg;
 pub mod meminfo;

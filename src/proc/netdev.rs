@@ -179,16 +179,6 @@ mod tests {
     use super::*;
     use crate::proc::test_support::hostile_texts;
 
-    macro_rules! sample {
-        ($path:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/proc/",
-                $path
-            ))
-        };
-    }
-
     fn parsed(text: &str) -> NetDevs {
         parse(text).expect("sample parses")
     }
@@ -224,7 +214,7 @@ mod tests {
 
     #[test]
     fn x86_64_8cpu_long_name_glued_to_its_counter() {
-        let devs = parsed(sample!("x86_64-8cpu/net/dev"));
+        let devs = parsed(sample_text!("x86_64-8cpu/net/dev"));
         assert_eq!((devs.total, devs.skipped), (4, 0));
         assert_eq!(names(&devs), ["vethf345468", "lo", "docker0", "eth0"]);
         assert_eq!(
@@ -242,7 +232,7 @@ mod tests {
 
     #[test]
     fn x86_64_vm_2cpu_counters_beyond_32_bits() {
-        let devs = parsed(sample!("x86_64-vm-2cpu/net/dev"));
+        let devs = parsed(sample_text!("x86_64-vm-2cpu/net/dev"));
         assert_eq!((devs.total, devs.skipped), (4, 0));
         assert_eq!(names(&devs), ["lo", "ifb0", "ifb1", "eth0"]);
         assert_eq!(devs.devices[0].recv.bytes, 105049913450);
@@ -258,7 +248,7 @@ mod tests {
 
     #[test]
     fn this_host_x86_64() {
-        let devs = parsed(sample!("this-host-x86_64/net/dev"));
+        let devs = parsed(sample_text!("this-host-x86_64/net/dev"));
         assert_eq!((devs.total, devs.skipped), (4, 0));
         assert_eq!(names(&devs), ["lo", "ifb0", "ifb1", "eth0"]);
         assert_eq!(
@@ -273,7 +263,7 @@ mod tests {
 
     #[test]
     fn alias_names_and_counters_glued_to_the_colon() {
-        let devs = parsed(sample!("netdev-colon-names-glued"));
+        let devs = parsed(sample_text!("netdev-colon-names-glued"));
         assert_eq!((devs.total, devs.skipped), (5, 0));
         assert_eq!(names(&devs), ["lo", "eth0", "eth0:1", "eth0:12", "eth1"]);
         assert_eq!(
@@ -305,7 +295,7 @@ mod tests {
 
     #[test]
     fn names_longer_than_15_bytes_are_truncated() {
-        let devs = parsed(sample!("netdev-long-names"));
+        let devs = parsed(sample_text!("netdev-long-names"));
         assert_eq!((devs.total, devs.skipped), (3, 0));
         assert_eq!(
             names(&devs),
@@ -319,7 +309,7 @@ mod tests {
 
     #[test]
     fn more_than_max_net_dev_keeps_the_first_32_and_counts_all_40() {
-        let devs = parsed(sample!("netdev-40-interfaces"));
+        let devs = parsed(sample_text!("netdev-40-interfaces"));
         assert_eq!(devs.total, 40);
         assert_eq!(devs.skipped, 0);
         assert_eq!(devs.devices.len(), MAX_NET_DEV);
@@ -381,7 +371,7 @@ mod tests {
 
     #[test]
     fn truncated_last_line_is_skipped() {
-        let text = sample!("x86_64-vm-2cpu/net/dev");
+        let text = sample_text!("x86_64-vm-2cpu/net/dev");
         let cut = text.rfind("  0").unwrap();
         let devs = parsed(&text[..cut]);
         assert_eq!((devs.total, devs.skipped), (3, 1));
@@ -415,10 +405,10 @@ mod tests {
 
     #[test]
     fn parse_into_reuses_its_vector_and_forgets_the_previous_text() {
-        let mut devs = parsed(sample!("netdev-40-interfaces"));
+        let mut devs = parsed(sample_text!("netdev-40-interfaces"));
         let capacity = devs.devices.capacity();
-        parse_into(sample!("x86_64-8cpu/net/dev"), &mut devs).unwrap();
-        assert_eq!(devs, parsed(sample!("x86_64-8cpu/net/dev")));
+        parse_into(sample_text!("x86_64-8cpu/net/dev"), &mut devs).unwrap();
+        assert_eq!(devs, parsed(sample_text!("x86_64-8cpu/net/dev")));
         assert_eq!(devs.devices.capacity(), capacity, "no reallocation");
     }
 

@@ -238,16 +238,6 @@ mod tests {
     use super::*;
     use crate::proc::test_support::hostile_texts;
 
-    macro_rules! sample {
-        ($path:literal) => {
-            include_str!(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/data/proc/",
-                $path
-            ))
-        };
-    }
-
     fn parsed(text: &str) -> Stat {
         parse(text).expect("sample parses")
     }
@@ -264,7 +254,7 @@ mod tests {
 
     #[test]
     fn x86_64_8cpu() {
-        let stat = parsed(sample!("x86_64-8cpu/stat"));
+        let stat = parsed(sample_text!("x86_64-8cpu/stat"));
         // cpu  301854 612 111922 8979004 3552 2 3944 0 0 0
         assert_eq!(
             stat.total,
@@ -280,7 +270,7 @@ mod tests {
 
     #[test]
     fn x86_64_vm_2cpu_steal_counts_as_system() {
-        let stat = parsed(sample!("x86_64-vm-2cpu/stat"));
+        let stat = parsed(sample_text!("x86_64-vm-2cpu/stat"));
         // cpu  2330 0 7751 119815 160 0 2595 57 0 0
         assert_eq!(stat.total, times(2330, 7751 + 2595 + 57, 0, 119815 + 160));
         assert_eq!(stat.cpu_count, 2);
@@ -290,7 +280,7 @@ mod tests {
 
     #[test]
     fn this_host_x86_64() {
-        let stat = parsed(sample!("this-host-x86_64/stat"));
+        let stat = parsed(sample_text!("this-host-x86_64/stat"));
         // cpu  12870 0 3542 98273 275 0 32 8 0 0
         assert_eq!(stat.total, times(12870, 3582, 0, 98548));
         assert_eq!(stat.cpu_count, 2);
@@ -300,7 +290,7 @@ mod tests {
 
     #[test]
     fn linux_2_4_four_columns() {
-        let stat = parsed(sample!("stat-linux-2.4-4fields"));
+        let stat = parsed(sample_text!("stat-linux-2.4-4fields"));
         assert_eq!(stat.total, times(3357, 4313, 0, 1362393));
         assert_eq!(
             stat.cpus,
@@ -311,7 +301,7 @@ mod tests {
 
     #[test]
     fn linux_2_6_9_seven_columns() {
-        let stat = parsed(sample!("stat-linux-2.6.9-7fields"));
+        let stat = parsed(sample_text!("stat-linux-2.6.9-7fields"));
         // cpu  2255 34 2290 22625563 6290 127 456
         assert_eq!(stat.total, times(2255, 2873, 34, 22631853));
         // cpu1 1123 0 849 11313845 2615 0 18
@@ -320,7 +310,7 @@ mod tests {
 
     #[test]
     fn offline_cpus_leave_zeroed_gaps_and_the_aggregate_is_taken_as_printed() {
-        let stat = parsed(sample!("stat-offline-cpu-gap"));
+        let stat = parsed(sample_text!("stat-offline-cpu-gap"));
         // cpu  120443 2011 40977 3312010 1893 0 911 17 0 0 (includes the
         // offline CPUs' past time, so it is not the sum of the lines below).
         assert_eq!(stat.total, times(120443, 41905, 2011, 3313903));
@@ -338,7 +328,7 @@ mod tests {
 
     #[test]
     fn many_cpus_and_an_intr_line_longer_than_70_kib() {
-        let text = sample!("stat-256cpu-long-intr");
+        let text = sample_text!("stat-256cpu-long-intr");
         let intr = text.lines().find(|l| l.starts_with("intr ")).unwrap();
         assert!(intr.len() > 70 * 1024);
         let stat = parsed(text);
@@ -431,14 +421,14 @@ mod tests {
 
     #[test]
     fn parse_into_reuses_its_vector_and_forgets_the_previous_text() {
-        let mut stat = parse(sample!("stat-256cpu-long-intr")).unwrap();
+        let mut stat = parse(sample_text!("stat-256cpu-long-intr")).unwrap();
         let capacity = stat.cpus.capacity();
-        parse_into(sample!("x86_64-8cpu/stat"), &mut stat).unwrap();
-        assert_eq!(stat, parse(sample!("x86_64-8cpu/stat")).unwrap());
+        parse_into(sample_text!("x86_64-8cpu/stat"), &mut stat).unwrap();
+        assert_eq!(stat, parse(sample_text!("x86_64-8cpu/stat")).unwrap());
         assert_eq!(stat.cpus.capacity(), capacity, "no reallocation");
         // Gaps of the new text are zeroed, not left from the previous one.
-        parse_into(sample!("stat-offline-cpu-gap"), &mut stat).unwrap();
-        assert_eq!(stat, parse(sample!("stat-offline-cpu-gap")).unwrap());
+        parse_into(sample_text!("stat-offline-cpu-gap"), &mut stat).unwrap();
+        assert_eq!(stat, parse(sample_text!("stat-offline-cpu-gap")).unwrap());
     }
 
     #[test]
