@@ -3,7 +3,10 @@
  * while another process rewrites that record as fast as it can. The writer
  * keeps every field of meminfo and loadavg equal to one counter k, so a read
  * that mixes two writes shows up as unequal fields ("torn"). The writer must
- * really be racing us: the value must change many times during the run.
+ * really be racing us: the value must change many times during the run. On a
+ * loaded machine the two may rarely run at the same time, so the reader goes
+ * on past argv[1] reads until it has seen 100 changes (up to 100 times as
+ * many reads), instead of failing because of the scheduler.
  */
 #include <stdlib.h>
 #include <sys/beostat.h>
@@ -18,7 +21,7 @@ int main(int argc, char **argv)
     struct beostat_meminfo m;
     struct beostat_loadavg l;
 
-    while (ok < want) {
+    while ((ok < want || changes <= 100) && ok < 100 * want) {
         if (beostat_get_meminfo(0, &m) == 0) {
             unsigned long long k = m.mem.used;
             ok++;

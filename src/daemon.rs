@@ -253,24 +253,34 @@ pub fn detach(program: &'static str) -> std::io::Result<Readiness> {
 }
 
 /// A pidfile that is removed when dropped.
+///
+/// The file stays open: a daemon that has dropped root (`recvstats --user`)
+/// can no longer remove a file from `/run`, so it empties it instead (init
+/// scripts read an empty pidfile as "not running", never as a stale pid
+/// that may by now belong to another process).
 #[derive(Debug)]
 pub struct Pidfile {
     path: PathBuf,
+    file: File,
 }
 
 impl Pidfile {
     /// Writes our pid to `path` (mode 0644).
     pub fn create(path: &Path) -> std::io::Result<Self> {
-        std::fs::write(path, format!("{}\n", std::process::id()))?;
+        let mut file = File::create(path)?;
+        file.write_all(format!("{}\n", std::process::id()).as_bytes())?;
         Ok(Pidfile {
             path: path.to_owned(),
+            file,
         })
     }
 }
 
 impl Drop for Pidfile {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        if std::fs::remove_file(&self.path).is_err() {
+            let _ = self.file.set_len(0);
+        }
     }
 }
 

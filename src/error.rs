@@ -38,6 +38,10 @@ pub enum Error {
     InvalidArgument(String),
     /// Another writer holds the shm directory.
     WriterRunning { dir: PathBuf, pid: Option<i32> },
+    /// The shm directory or a file in it could be replaced or redirected by
+    /// someone other than the writer (group/other-writable directory, a
+    /// symbolic link, a foreign owner): the writer refuses to use it.
+    Insecure { path: PathBuf, reason: String },
     /// An operating-system call failed.
     Io { context: String, source: io::Error },
 }
@@ -61,6 +65,7 @@ impl Error {
             Error::UnknownCpu { .. } | Error::InvalidArgument(_) => libc::EINVAL,
             Error::NullPointer => libc::EFAULT,
             Error::WriterRunning { .. } => libc::EBUSY,
+            Error::Insecure { .. } => libc::EPERM,
             Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
         }
     }
@@ -92,6 +97,7 @@ impl fmt::Display for Error {
             Error::WriterRunning { dir, pid: None } => {
                 write!(f, "{}: another writer is running", dir.display())
             }
+            Error::Insecure { path, reason } => write!(f, "{}: {reason}", path.display()),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

@@ -31,6 +31,10 @@ pub mod loadgen;
 ///
 /// cbindgen:ignore
 pub mod netif;
+/// Dropping root to an unprivileged user (Rust-only).
+///
+/// cbindgen:ignore
+pub mod privilege;
 /// /proc text parsers (Rust-only).
 ///
 /// cbindgen:ignore

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::daemon::{report_from, send, start};
+use common::daemon::{report_from, send, start, status};
 use common::{dump, expected_lines, wait_for_node};
 
 #[test]
@@ -242,10 +242,13 @@ fn without_d_or_f_it_forks_returns_zero_and_serves() {
 
 #[test]
 fn startup_errors_are_one_line_with_the_program_name() {
-    let cases: [&[&str]; 3] = [
+    let shm = tempfile::tempdir().unwrap();
+    let shm = shm.path().to_str().unwrap();
+    let cases: [&[&str]; 4] = [
         &["-f", "--shm-dir", "/nonexistent/dir"],
-        &["-f", "--shm-dir", "/tmp", "-i", "nosuchif0"],
+        &["-f", "--shm-dir", shm, "-i", "nosuchif0"],
         &["--shm-dir", "/nonexistent/dir"],
+        &["-f", "--shm-dir", "/tmp"],
     ];
     for args in cases {
         let output = Command::new(env!("CARGO_BIN_EXE_recvstats"))
@@ -323,27 +326,6 @@ fn counters_after(reader: &Reader, total: u64) -> [u64; 64] {
         std::thread::sleep(Duration::from_millis(10));
     }
     reader.counters().unwrap()
-}
-
-/// A loadavg-only status datagram, signed with `key` when given.
-fn status(node: i32, sequence: u64, key: Option<&beostat::auth::Key>) -> Vec<u8> {
-    use beostat::protocol::{Encoder, Header, SectionTag, FLAG_AUTH};
-    let mut header = Header::status(node, sequence, beostat::shm::now_ns());
-    let mut encoder = Encoder::new();
-    if key.is_some() {
-        header.flags |= FLAG_AUTH;
-    }
-    encoder.begin(&header).unwrap();
-    encoder
-        .section(
-            SectionTag::Loadavg,
-            format!("0.5 0.5 0.5 1/9 {sequence}\n").as_bytes(),
-        )
-        .unwrap();
-    match key {
-        Some(key) => encoder.finish_signed(key).unwrap().to_vec(),
-        None => encoder.finish().unwrap().to_vec(),
-    }
 }
 
 #[test]

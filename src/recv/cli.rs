@@ -83,6 +83,17 @@ pub struct Args {
     /// group or others.
     #[arg(long = "key-file", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// Once the files and sockets are open, run as USER (a name or a uid)
+    /// and its primary group, for good. The files are given to USER, and
+    /// the shm directory must be writable by it (chown USER DIR) so the
+    /// node file can still grow.
+    #[arg(long = "user", value_name = "USER")]
+    pub user: Option<String>,
+    /// Accept a shm directory that its group or others can write to, or
+    /// that a stranger owns. Refused by default: whoever can write there
+    /// could plant links or files under the names every reader trusts.
+    #[arg(long = "allow-insecure-dir")]
+    pub allow_insecure_dir: bool,
     /// Write the daemon's pid here [default when forking: /run/recvstats.pid].
     #[arg(long = "pidfile", value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
@@ -116,6 +127,8 @@ impl Args {
             batch_delay: Duration::from_secs_f64(self.batch_delay / 1000.0),
             config: self.config.clone(),
             key_file: self.key_file.clone(),
+            user: self.user.clone(),
+            allow_insecure_dir: self.allow_insecure_dir,
             source: Source {
                 proc_root: self.proc_root.clone(),
                 statfs_path: self.statfs_path.clone(),
@@ -153,7 +166,11 @@ pub const MAN_SECTIONS: &[(&str, &str)] = &[
         "FILES",
         "/var/shm/beostat: the control file (header, writer pid, counters).\n\
          /var/shm/beostat.nodes: one record per node, the master (node -1) first.\n\
-         Both are created mode 0644; the directory is --shm-dir.\n\
+         Both are created mode 0644; the directory is --shm-dir. It must not be \
+         writable by its group or others, and must belong to root, to recvstats' \
+         user or to the --user USER (refused otherwise unless --allow-insecure-dir; \
+         symbolic links are never followed). With --user, USER must be able to write \
+         it (chown USER DIR): the node file grows by renaming a new file over it.\n\
          /etc/beowulf/config: iprange and `server beostats PORT` lines (--config).\n\
          /run/recvstats.pid: the daemon's pid when it forks (--pidfile).\n\
          /etc/sysconfig/recvstats: options of recvstats.service.",

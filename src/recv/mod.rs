@@ -75,6 +75,10 @@ pub struct Options {
     pub config: PathBuf,
     /// Shared key file: when set, only signed datagrams are accepted.
     pub key_file: Option<PathBuf>,
+    /// Run as this user (name or uid) once the files and sockets are open.
+    pub user: Option<String>,
+    /// Accept a shm directory others can write to (`--allow-insecure-dir`).
+    pub allow_insecure_dir: bool,
     /// Where the master's own status is read.
     pub source: Source,
     /// How long datagrams may gather before a drain while traffic flows
@@ -111,6 +115,15 @@ struct Daemon {
 }
 
 fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
+    let user = options
+        .user
+        .as_deref()
+        .map(crate::privilege::lookup)
+        .transpose()
+        .map_err(Error::InvalidArgument)?;
+    if let Some(user) = &user {
+        crate::privilege::check_can_become(user)?;
+    }
     let config = nodemap::load(&options.config)
         .map_err(Error::InvalidArgument)?
         .unwrap_or_default();
@@ -125,6 +138,8 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
     writer_options.cpu_capacity = 16;
     writer_options.node_expiry_secs = options.node_expiry.as_secs().max(1) as u32;
     writer_options.max_node_capacity = options.max_nodes;
+    writer_options.owner = user.as_ref().map(|u| (u.uid, u.gid));
+    writer_options.allow_insecure_dir = options.allow_insecure_dir;
     let writer = ShmWriter::open(&writer_options)?;
     let port = options.port.or(config.port).unwrap_or(DEFAULT_PORT);
     let sockets = net::open(&net::NetOptions {
@@ -143,6 +158,16 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
         log::info!(
             "accepting only datagrams signed with the key in {}",
             options.key_file.as_ref().unwrap().display()
+        );
+    }
+    if let Some(user) = &user {
+        crate::privilege::drop_to(user)?;
+        writer.check_dir_writable()?;
+        log::info!(
+            "running as {} (uid {}, gid {})",
+            user.name,
+            user.uid,
+            user.gid
         );
     }
     let mut ingest = Ingest::new(writer, config.nodes, options.max_nodes);

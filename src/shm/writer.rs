@@ -7,8 +7,10 @@
 //! second writer is refused with the holder's pid. It must never truncate a
 //! file that readers may have mapped: a grown node file is built under a
 //! temporary name and renamed into place, then the new generation is
-//! published in the control header, and readers remap.
+//! published in the control header, and readers remap. Which directory and
+//! files it accepts, and how it opens them, is [`super::dir`].
 
+use super::dir::{Create, ShmDir};
 use super::layout::*;
 use super::mapping::{file_len, Mapping};
 use super::seqlock::{self, Plain};
@@ -17,10 +19,8 @@ use crate::types::{
     beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time, MAX_NET_DEV,
 };
 use libc::{gid_t, time_t, uid_t};
-use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::fs::{self, File};
 use std::mem::size_of;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -39,6 +39,12 @@ pub struct WriterOptions {
     pub node_expiry_secs: u32,
     /// Node numbers at or above this are refused (bounds memory use).
     pub max_node_capacity: u32,
+    /// Give the files to this user and group (`recvstats --user`: the
+    /// writer opens them as root, then drops to that user).
+    pub owner: Option<(uid_t, gid_t)>,
+    /// Accept a shm directory its group or others can write to, or that a
+    /// stranger owns (see [`super::dir`]).
+    pub allow_insecure_dir: bool,
 }
 
 impl WriterOptions {
@@ -50,6 +56,8 @@ impl WriterOptions {
             cpu_capacity: DEFAULT_CPU_CAPACITY,
             node_expiry_secs: DEFAULT_NODE_EXPIRY_SECS,
             max_node_capacity: MAX_NODE_CAPACITY,
+            owner: None,
+            allow_insecure_dir: false,
         }
     }
 }
@@ -99,7 +107,7 @@ struct NetBase {
 /// The writer. See the module documentation.
 #[derive(Debug)]
 pub struct ShmWriter {
-    dir: PathBuf,
+    dir: ShmDir,
     /// Holds the flock that makes us the only writer.
     control_file: File,
     control: Mapping,
@@ -121,11 +129,10 @@ impl ShmWriter {
     /// Opens the files in `options.dir`, creating them or resuming the ones a
     /// previous writer left (their data stays visible), and takes the lock.
     pub fn open(options: &WriterOptions) -> Result<Self> {
-        let dir = options.dir.clone();
-        check_directory(&dir)?;
-        let control_path = dir.join(CONTROL_FILE_NAME);
-        let mut control_file = open_rw(&control_path, false)?;
-        lock_exclusive(&control_file, &dir, &control_path)?;
+        let dir = ShmDir::open(&options.dir, options.owner, options.allow_insecure_dir)?;
+        let control_path = dir.path().join(CONTROL_FILE_NAME);
+        let mut control_file = dir.open_file(CONTROL_FILE_NAME, Create::IfMissing)?;
+        lock_exclusive(&control_file, dir.path(), &control_path)?;
 
         let resumed = read_control(&control_file, &control_path);
         if resumed.is_none() {
@@ -140,8 +147,7 @@ impl ShmWriter {
                 .clamp(1, options.max_node_capacity.max(1)),
             cpu_capacity: options.cpu_capacity.clamp(1, MAX_CPU_CAPACITY),
         };
-        let nodes_path = dir.join(NODES_FILE_NAME);
-        let existing = resumed.and_then(|(generation, _)| open_nodes(&nodes_path, generation));
+        let existing = resumed.and_then(|(generation, _)| open_nodes(&dir, generation));
 
         let (nodes, geometry, generation, created) = match existing {
             Some((mapping, geometry))
@@ -199,7 +205,14 @@ impl ShmWriter {
 
     /// The shm directory.
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.path()
+    }
+
+    /// Whether the writer, as the user it now runs as, can still grow the
+    /// node file (create and rename files in the directory); see
+    /// [`ShmDir::check_writable`].
+    pub fn check_dir_writable(&self) -> Result<()> {
+        self.dir.check_writable()
     }
 
     /// Current capacities.
@@ -487,7 +500,7 @@ impl ShmWriter {
     fn recover_if_poisoned(&mut self) -> Result<()> {
         let control_lost = self.control.poisoned();
         if control_lost {
-            let path = self.dir.join(CONTROL_FILE_NAME);
+            let path = self.dir.path().join(CONTROL_FILE_NAME);
             let file = replace_control(&self.dir, &path)?;
             self.control = Mapping::read_write(&file, BEOSTAT_SHM_HEADER_BYTES, &path)?;
             self.control_file = file;
@@ -562,47 +575,6 @@ pub(crate) unsafe fn atomic_u64<'a>(p: *mut u64) -> &'a AtomicU64 {
     unsafe { AtomicU64::from_ptr(p) }
 }
 
-fn check_directory(dir: &Path) -> Result<()> {
-    match fs::metadata(dir) {
-        Ok(m) if m.is_dir() => Ok(()),
-        Ok(_) => Err(Error::InvalidArgument(format!(
-            "{} is not a directory",
-            dir.display()
-        ))),
-        Err(e) if e.kind() == ErrorKind::NotFound => Err(Error::io(
-            format!("shm directory {} (create it, mode 0755)", dir.display()),
-            e,
-        )),
-        Err(e) => Err(Error::io(format!("shm directory {}", dir.display()), e)),
-    }
-}
-
-/// Opens (or creates, mode 0644 whatever the umask) a file for writing.
-fn open_rw(path: &Path, create_new: bool) -> Result<File> {
-    let mut options = OpenOptions::new();
-    options
-        .read(true)
-        .write(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC);
-    if create_new {
-        options.create_new(true);
-    } else {
-        options.create(true);
-    }
-    let file = options
-        .open(path)
-        .map_err(|e| Error::io(format!("open {} for writing", path.display()), e))?;
-    let metadata = file
-        .metadata()
-        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
-    if metadata.permissions().mode() & 0o777 != 0o644 {
-        file.set_permissions(fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(format!("chmod 0644 {}", path.display()), e))?;
-    }
-    Ok(file)
-}
-
 fn lock_exclusive(file: &File, dir: &Path, path: &Path) -> Result<()> {
     // SAFETY: flock on a valid descriptor has no memory-safety preconditions.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
@@ -658,11 +630,12 @@ fn read_control(file: &File, path: &Path) -> Option<(u64, Geometry)> {
 
 /// Writes a fresh control file under a temporary name, locks it and renames
 /// it over `path`. The old file (if a reader has it mapped) is marked retired.
-fn replace_control(dir: &Path, path: &Path) -> Result<File> {
-    let temporary = dir.join(format!(".{CONTROL_FILE_NAME}.{}.tmp", std::process::id()));
+fn replace_control(dir: &ShmDir, path: &Path) -> Result<File> {
+    let name = format!(".{CONTROL_FILE_NAME}.{}.tmp", std::process::id());
+    let temporary = dir.path().join(&name);
     let _ = fs::remove_file(&temporary);
-    let file = open_rw(&temporary, true)?;
-    lock_exclusive(&file, dir, &temporary)?;
+    let file = dir.open_file(&name, Create::New)?;
+    lock_exclusive(&file, dir.path(), &temporary)?;
     file.set_len(BEOSTAT_SHM_HEADER_BYTES as u64)
         .map_err(|e| Error::io(format!("size {}", temporary.display()), e))?;
     let mapping = Mapping::read_write(&file, BEOSTAT_SHM_HEADER_BYTES, &temporary)?;
@@ -685,7 +658,7 @@ fn replace_control(dir: &Path, path: &Path) -> Result<File> {
     };
     // SAFETY: the mapping is BEOSTAT_SHM_HEADER_BYTES long and nobody else knows the name yet.
     unsafe { std::ptr::write(mapping.ptr() as *mut beostat_shm_control, header) };
-    if let Ok(old) = OpenOptions::new().read(true).write(true).open(path) {
+    if let Ok(old) = dir.open_file(CONTROL_FILE_NAME, Create::No) {
         if read_control(&old, path).is_some() {
             if let Ok(old_map) = Mapping::read_write(&old, BEOSTAT_SHM_HEADER_BYTES, path) {
                 let c = old_map.ptr() as *mut beostat_shm_control;
@@ -713,15 +686,16 @@ fn next_generation(previous: u64) -> u64 {
 /// Builds a node file of `geometry` under a temporary name (copying the
 /// records of `old`) and renames it into place. The caller publishes it.
 fn build_nodes_file(
-    dir: &Path,
+    dir: &ShmDir,
     geometry: Geometry,
     generation: u64,
     old: Option<(&Mapping, Geometry)>,
 ) -> Result<Mapping> {
-    let path = dir.join(NODES_FILE_NAME);
-    let temporary = dir.join(format!(".{NODES_FILE_NAME}.{}.tmp", std::process::id()));
+    let path = dir.path().join(NODES_FILE_NAME);
+    let name = format!(".{NODES_FILE_NAME}.{}.tmp", std::process::id());
+    let temporary = dir.path().join(&name);
     let _ = fs::remove_file(&temporary);
-    let file = open_rw(&temporary, true)?;
+    let file = dir.open_file(&name, Create::New)?;
     file.set_len(geometry.file_len() as u64)
         .map_err(|e| Error::io(format!("grow {}", temporary.display()), e))?;
     let mapping = Mapping::read_write(&file, geometry.file_len(), &temporary)?;
@@ -756,8 +730,9 @@ fn build_nodes_file(
 }
 
 /// Maps an existing node file if it is of our layout and of `generation`.
-fn open_nodes(path: &Path, generation: u64) -> Option<(Mapping, Geometry)> {
-    let file = OpenOptions::new().read(true).write(true).open(path).ok()?;
+fn open_nodes(dir: &ShmDir, generation: u64) -> Option<(Mapping, Geometry)> {
+    let path = &dir.path().join(NODES_FILE_NAME);
+    let file = dir.open_file(NODES_FILE_NAME, Create::No).ok()?;
     let len = file_len(&file, path).ok()? as usize;
     if len < BEOSTAT_SHM_HEADER_BYTES {
         return None;

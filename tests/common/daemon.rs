@@ -117,3 +117,25 @@ pub fn send(port: u16, datagrams: &[Vec<u8>]) {
         socket.send_to(d, ("127.0.0.1", port)).unwrap();
     }
 }
+
+/// A loadavg-only status datagram of `node` whose `last_pid` is
+/// `sequence`, signed with `key` when given.
+pub fn status(node: i32, sequence: u64, key: Option<&beostat::auth::Key>) -> Vec<u8> {
+    use beostat::protocol::{Encoder, Header, SectionTag, FLAG_AUTH};
+    let mut header = Header::status(node, sequence, beostat::shm::now_ns());
+    let mut encoder = Encoder::new();
+    if key.is_some() {
+        header.flags |= FLAG_AUTH;
+    }
+    encoder.begin(&header).unwrap();
+    encoder
+        .section(
+            SectionTag::Loadavg,
+            format!("0.5 0.5 0.5 1/9 {sequence}\n").as_bytes(),
+        )
+        .unwrap();
+    match key {
+        Some(key) => encoder.finish_signed(key).unwrap().to_vec(),
+        None => encoder.finish().unwrap().to_vec(),
+    }
+}
