@@ -4,7 +4,7 @@
 //!
 //! `cargo bench --bench ingest`. Inputs: one node of each CPU count the
 //! load generator simulates, and the mix of all of them (57 CPUs and
-//! 4.3 KB per datagram on average, as in the network benchmarks).
+//! 4.1 KB per datagram on average, as in the network benchmarks).
 
 use beostat::loadgen::payload::{Pool, PoolOptions, CPU_COUNTS};
 use beostat::protocol::decode;

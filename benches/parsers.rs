@@ -47,6 +47,14 @@ fn parsers(c: &mut Criterion) {
         group.bench_function(format!("parse_into condensed {name}"), |b| {
             b.iter(|| stat::parse_into(black_box(&small), &mut out).unwrap())
         });
+        group.bench_function(format!("parse_bytes_into condensed {name}"), |b| {
+            b.iter(|| stat::parse_bytes_into(black_box(small.as_bytes()), &mut out).unwrap())
+        });
+        // The byte-at-a-time path alone, which every line went through
+        // before the fast path.
+        group.bench_function(format!("parse_into_general condensed {name}"), |b| {
+            b.iter(|| stat::parse_into_general(black_box(&small), &mut out).unwrap())
+        });
     }
     group.finish();
 

@@ -82,9 +82,12 @@ pub fn run(port: u16, counts: &Counts, batch_delay: Duration, stop: &AtomicBool)
     let mut receiver = BatchReceiver::new();
     let mut last = Drained::default();
     while !stop.load(Ordering::Relaxed) {
-        pacing.wait(&fds, last, Duration::from_millis(100));
+        let ready = pacing.wait(&fds, last, Duration::from_millis(100));
         last = Drained::default();
-        for &fd in &fds {
+        for (index, &fd) in fds.iter().enumerate() {
+            if !ready.contains(index) {
+                continue;
+            }
             let mut bytes = 0u64;
             let (drained, error) = drain(&mut receiver, fd, 16, |datagram, _| {
                 bytes += datagram.len() as u64;

@@ -5,10 +5,13 @@
 //! loop waits between batches: at low rates it blocks in `poll` and drains
 //! each datagram as it comes; once datagrams come fast enough that a short
 //! fixed delay gathers several, it sleeps that delay before each drain so
-//! that one wakeup serves every datagram that arrived meanwhile.
-//! recvstats and the benchmark's bare receive loop (`beostat-loadgen sink`)
-//! share both, so the bare loop measures exactly what recvstats pays for the
-//! network, without the parsing and publishing.
+//! that one wakeup serves every datagram that arrived meanwhile. After a
+//! `poll`, only the sockets it reported are drained ([`Ready`]): a wakeup
+//! for one datagram costs `poll` and one `recvmmsg`, not one `recvmmsg` per
+//! socket. recvstats and the benchmark's bare receive loop
+//! (`beostat-loadgen sink`) share all of this, so the bare loop measures
+//! exactly what recvstats pays for the network, without the parsing and
+//! publishing.
 //!
 //! Nothing here looks at the bytes received: that is `ingest`. It allocates
 //! only in [`BatchReceiver::new`].
@@ -104,12 +107,15 @@ impl BatchReceiver {
     /// Returns how many (0 when none is queued). They stay readable through
     /// [`BatchReceiver::datagram`] until the next call.
     pub fn receive(&mut self, socket: RawFd) -> io::Result<usize> {
-        self.received = 0;
-        for header in &mut self.headers {
+        // Only the headers of the last batch were written by the kernel (a
+        // failed receive writes nothing back): reset those, not all 64, so
+        // a wakeup for one datagram touches one header's cache line, not 64.
+        for header in &mut self.headers[..self.received] {
             header.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as u32;
             header.msg_hdr.msg_flags = 0;
             header.msg_len = 0;
         }
+        self.received = 0;
         // SAFETY: every header points at a slot of RECV_BUFFER_LEN bytes
         // inside `buffer` (through its iovec) and at a sockaddr_storage, all
         // owned by `self` and alive for the call; the kernel writes at most
@@ -251,28 +257,51 @@ impl Pacing {
     ///   latency budget); no `poll` while traffic keeps coming.
     /// - Batching, after an empty drain: `poll`, then sleep the delay, so
     ///   the first datagram after a pause is not handled alone.
-    pub fn wait(&mut self, sockets: &[RawFd], last: Drained, deadline_in: Duration) {
+    ///
+    /// Returns which sockets to drain: after a `poll` alone, those it
+    /// reported (none when it timed out), so that a wakeup for one datagram
+    /// on one socket costs one `recvmmsg`, not one per socket; after a
+    /// sleep or no wait, all of them.
+    pub fn wait(&mut self, sockets: &[RawFd], last: Drained, deadline_in: Duration) -> Ready {
         self.observe(last);
         if last.saturated {
-            return;
+            return Ready::ALL;
         }
         if !self.batching {
-            wait_readable(sockets, deadline_in);
-            return;
+            return wait_readable(sockets, deadline_in);
         }
-        if last.datagrams == 0 && !wait_readable(sockets, deadline_in) {
-            return;
+        if last.datagrams == 0 && wait_readable(sockets, deadline_in) == Ready::NONE {
+            return Ready::NONE;
         }
         let delay = self.delay.min(deadline_in);
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
+        Ready::ALL
+    }
+}
+
+/// Which of the sockets given to [`Pacing::wait`] may have datagrams
+/// queued (by their index in that slice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ready(u8);
+
+impl Ready {
+    /// Every socket (after a sleep: `poll` was not asked).
+    pub const ALL: Ready = Ready(u8::MAX);
+    /// None (the wait timed out or was interrupted).
+    pub const NONE: Ready = Ready(0);
+
+    /// Whether socket `index` should be drained.
+    pub fn contains(self, index: usize) -> bool {
+        index < 8 && self.0 & (1 << index) != 0
     }
 }
 
 /// Sleeps until a socket is readable, `timeout` (at most 1 s) passes, or a
-/// signal arrives; true if a socket is readable.
-fn wait_readable(sockets: &[RawFd], timeout: Duration) -> bool {
+/// signal arrives; returns the sockets `poll` reported (readable, or with
+/// an error for `recvmmsg` to report).
+fn wait_readable(sockets: &[RawFd], timeout: Duration) -> Ready {
     let mut fds = [libc::pollfd {
         fd: -1,
         events: libc::POLLIN,
@@ -287,7 +316,16 @@ fn wait_readable(sockets: &[RawFd], timeout: Duration) -> bool {
     let millis = timeout.as_micros().div_ceil(1000).clamp(0, 1000) as libc::c_int;
     // SAFETY: fds is a valid array of pollfd of at least `count` entries.
     let ready = unsafe { libc::poll(fds.as_mut_ptr(), count as libc::nfds_t, millis) };
-    ready > 0
+    if ready <= 0 {
+        return Ready::NONE;
+    }
+    let mut mask = 0;
+    for (index, slot) in fds[..count].iter().enumerate() {
+        if slot.revents != 0 {
+            mask |= 1 << index;
+        }
+    }
+    Ready(mask)
 }
 
 /// Drains `socket` into `receiver`, calling `each` for every datagram;
@@ -386,6 +424,62 @@ mod tests {
         std::thread::sleep(RATE_WINDOW);
         never.observe(Drained::default());
         assert!(!never.is_batching());
+    }
+
+    #[test]
+    fn every_slot_gets_its_whole_source_whatever_the_last_batch_received() {
+        // A batch from IPv4 (16-byte addresses) then one from IPv6 (28):
+        // the address lengths the kernel wrote back must not shorten the
+        // next call's room. Skipped where the host has no IPv6 loopback.
+        let Ok(v6) = UdpSocket::bind("[::1]:0") else {
+            return;
+        };
+        let Ok(sender6) = UdpSocket::bind("[::1]:0") else {
+            return;
+        };
+        let v4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sender4 = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut receiver = BatchReceiver::new();
+        for round in 0..3 {
+            for (socket, sender, count) in [(&v4, &sender4, 5 + round), (&v6, &sender6, 9)] {
+                for i in 0..count {
+                    sender
+                        .send_to(&[i as u8], socket.local_addr().unwrap())
+                        .unwrap();
+                }
+                let mut sources = Vec::new();
+                for _ in 0..100 {
+                    drain(&mut receiver, socket.as_raw_fd(), 4, |_, s| sources.push(s));
+                    if sources.len() == count {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                assert_eq!(sources, vec![Some(sender.local_addr().unwrap()); count]);
+            }
+        }
+    }
+
+    #[test]
+    fn wait_reports_only_the_sockets_that_have_datagrams() {
+        let quiet = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let busy = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let fds = [quiet.as_raw_fd(), busy.as_raw_fd()];
+        let mut pacing = Pacing::new(Duration::from_millis(1));
+        // Nothing queued: the wait times out and names no socket.
+        let ready = pacing.wait(&fds, Drained::default(), Duration::from_millis(1));
+        assert_eq!(ready, Ready::NONE);
+        sender.send_to(b"x", busy.local_addr().unwrap()).unwrap();
+        let ready = pacing.wait(&fds, Drained::default(), Duration::from_secs(1));
+        assert!(ready.contains(1) && !ready.contains(0), "{ready:?}");
+        // Behind (a full batch was left): no wait, drain everything.
+        let behind = Drained {
+            datagrams: BATCH,
+            saturated: true,
+        };
+        assert_eq!(pacing.wait(&fds, behind, Duration::ZERO), Ready::ALL);
+        assert!((0..2).all(|index| Ready::ALL.contains(index)));
     }
 
     #[test]

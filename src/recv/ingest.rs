@@ -198,8 +198,16 @@ impl Ingest {
         let cpu = parse_counted(texts.cpuinfo, cpuinfo::parse, &mut errors);
         let memory = parse_counted(texts.meminfo, meminfo::parse, &mut errors);
         let load = parse_counted(texts.loadavg, loadavg::parse, &mut errors);
-        let stat_parsed =
-            parse_into_counted(texts.stat, stat::parse_into, &mut self.stat, &mut errors);
+        // stat checks its own UTF-8 (only where its fast path does not
+        // already prove the text ASCII): no separate pass over the bytes.
+        let stat_parsed = match texts.stat {
+            Some(bytes) => {
+                let parsed = stat::parse_bytes_into(bytes, &mut self.stat).is_ok();
+                errors += u64::from(!parsed);
+                parsed
+            }
+            None => false,
+        };
         let net_parsed = parse_into_counted(
             texts.net_dev,
             netdev::parse_into,

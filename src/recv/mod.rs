@@ -230,9 +230,12 @@ impl Daemon {
                 next_multicast = now + options.update_interval;
             }
             let wake = next_master.min(next_expiry).min(next_multicast);
-            pacing.wait(&fds, last, wake.saturating_duration_since(Instant::now()));
-            last = self.drain(&mut receiver, &sockets.v4);
-            if let Some(v6) = &sockets.v6 {
+            let ready = pacing.wait(&fds, last, wake.saturating_duration_since(Instant::now()));
+            last = Drained::default();
+            if ready.contains(0) {
+                last = self.drain(&mut receiver, &sockets.v4);
+            }
+            if let Some(v6) = sockets.v6.as_ref().filter(|_| ready.contains(1)) {
                 let more = self.drain(&mut receiver, v6);
                 last.datagrams += more.datagrams;
                 last.saturated |= more.saturated;
