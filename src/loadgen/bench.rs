@@ -15,6 +15,7 @@ use super::{Error, Result};
 use crate::shm::{Counter, Reader};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -150,7 +151,15 @@ impl Recvstats {
             .work_dir
             .join(format!("recvstats-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&shm_dir);
-        std::fs::create_dir_all(&shm_dir)
+        // Mode 0755 whatever the umask: recvstats refuses a directory its
+        // group or others can write to.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&shm_dir)
+            .and_then(|()| {
+                std::fs::set_permissions(&shm_dir, std::fs::Permissions::from_mode(0o755))
+            })
             .map_err(|e| Error(format!("{}: {e}", shm_dir.display())))?;
         let log = std::fs::File::create(shm_dir.with_extension("log"))
             .map_err(|e| Error(format!("log file: {e}")))?;
