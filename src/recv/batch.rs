@@ -4,10 +4,8 @@
 //! datagrams off a socket with one `recvmmsg`. [`Pacing`] decides how the
 //! loop waits between batches: at low rates it blocks in `poll` and drains
 //! each datagram as it comes; once datagrams come fast enough that a short
-//! delay gathers more than one (1.5 on average, 1.3 to keep batching), it
-//! sleeps before each drain so that one wakeup serves every datagram that
-//! arrived meanwhile: the configured delay when that gathers two or more,
-//! else the time two take to arrive, at most [`STRETCH_CAP`]. After a
+//! fixed delay gathers several, it sleeps that delay before each drain so
+//! that one wakeup serves every datagram that arrived meanwhile. After a
 //! `poll`, only the sockets it reported are drained ([`Ready`]): a wakeup
 //! for one datagram costs `poll` and one `recvmmsg`, not one `recvmmsg` per
 //! socket. recvstats and the benchmark's bare receive loop
@@ -193,53 +191,28 @@ pub struct Drained {
     pub saturated: bool,
 }
 
-/// At the configured delay, sleeping pays off when each sleep gathers at
-/// least this many datagrams: a timer wakeup that serves one datagram is no
-/// cheaper than the wakeup the datagram itself causes, and on the VM
-/// measured it cost twice as much when the CPU was busy (docs/PERFORMANCE.md,
-/// "Cost at the normal operating point"). Below this rate the delay is
-/// stretched (see [`STRETCH_CAP`]).
+/// Sleeping pays off when each sleep gathers at least this many datagrams:
+/// a timer wakeup that serves one datagram is no cheaper than the wakeup
+/// the datagram itself causes, and on the VM measured it cost twice as much
+/// when the CPU was busy (docs/PERFORMANCE.md, "Cost at the normal
+/// operating point").
 const DATAGRAMS_PER_SLEEP: f64 = 2.0;
-/// The longest a stretched delay may be. A delay shorter than this that
-/// gathers fewer than [`DATAGRAMS_PER_SLEEP`] is lengthened towards the
-/// time two datagrams take to arrive, up to this cap, so that at 1,000
-/// updates a second about 1.6 datagrams share a wakeup instead of one: a
-/// wakeup of an idle CPU is most of what an update costs there. 1.6 ms keeps
-/// the p99 latency from send to visible under the 2 ms budget (timer slack,
-/// the wakeup and publishing add about 0.1 to 0.3 ms; docs/PERFORMANCE.md,
-/// "Latency"). A configured delay longer than this is never stretched.
-pub const STRETCH_CAP: Duration = Duration::from_micros(1600);
-/// With a stretched delay, batching starts when the delay gathers at least
-/// this many datagrams on average (at the cap: from about 940 a second) ...
-const STRETCHED_ENTER: f64 = 1.5;
-/// ... and stops when it gathers fewer than this (about 810 a second), so
-/// that a rate near the threshold does not flip the mode every window.
-/// Below, a timer wakeup would serve hardly more than the arrival's own, and
-/// costs more on a busy CPU.
-const STRETCHED_LEAVE: f64 = 1.3;
 /// The arrival rate is estimated over windows of this length.
 const RATE_WINDOW: Duration = Duration::from_millis(100);
 
 /// How the receive loop waits: see the module documentation.
 ///
 /// Two modes, chosen from the arrival rate of the last 100 ms:
-/// - **batching**: sleep before each drain, so one wakeup serves every
-///   datagram that arrived meanwhile. The sleep is the configured `delay`
-///   when that gathers at least two datagrams (1 ms: from 2,000 a second);
-///   at lower rates it is stretched to the time two datagrams take to
-///   arrive, at most [`STRETCH_CAP`] (never shorter than `delay`), as long
-///   as that gathers at least 1.5 (1.3 to stay);
+/// - **batching**, when a `delay` gathers at least two datagrams (1 ms:
+///   from 2,000 a second): sleep `delay` before each drain, so one wakeup
+///   serves every datagram that arrived meanwhile;
 /// - **immediate**, below that: block in `poll` and drain as soon as a
 ///   datagram is there. A timer wakeup would not serve more datagrams than
 ///   the arrival itself, and costs more than being woken by it.
 #[derive(Debug, Clone)]
 pub struct Pacing {
-    /// The configured delay (0: never batch).
+    /// Sleep before each drain while batching (0: never batch).
     delay: Duration,
-    /// The longest sleep: `max(delay, STRETCH_CAP)`.
-    cap: Duration,
-    /// Sleep before each drain while batching.
-    sleep: Duration,
     window_start: Instant,
     window_datagrams: u64,
     batching: bool,
@@ -250,8 +223,6 @@ impl Pacing {
     pub fn new(delay: Duration) -> Self {
         Pacing {
             delay,
-            cap: delay.max(STRETCH_CAP),
-            sleep: delay,
             window_start: Instant::now(),
             window_datagrams: 0,
             batching: false,
@@ -263,50 +234,17 @@ impl Pacing {
         self.batching
     }
 
-    /// How long the loop sleeps before each drain while batching.
-    pub fn sleep(&self) -> Duration {
-        self.sleep
-    }
-
     /// Counts the last drain and, once per window, picks the mode.
     fn observe(&mut self, last: Drained) {
-        self.observe_at(last, Instant::now());
-    }
-
-    /// [`Pacing::observe`] at a given time (tests give their own).
-    fn observe_at(&mut self, last: Drained, now: Instant) {
         self.window_datagrams += last.datagrams as u64;
-        let elapsed = now.saturating_duration_since(self.window_start);
-        if elapsed < RATE_WINDOW {
-            return;
+        let elapsed = self.window_start.elapsed();
+        if elapsed >= RATE_WINDOW {
+            let per_delay =
+                self.window_datagrams as f64 * self.delay.as_secs_f64() / elapsed.as_secs_f64();
+            self.batching = !self.delay.is_zero() && per_delay >= DATAGRAMS_PER_SLEEP;
+            self.window_start = Instant::now();
+            self.window_datagrams = 0;
         }
-        let rate = self.window_datagrams as f64 / elapsed.as_secs_f64();
-        self.window_start = now;
-        self.window_datagrams = 0;
-        if self.delay.is_zero() {
-            self.batching = false;
-            return;
-        }
-        if rate * self.delay.as_secs_f64() >= DATAGRAMS_PER_SLEEP {
-            self.batching = true;
-            self.sleep = self.delay;
-            return;
-        }
-        // The time DATAGRAMS_PER_SLEEP datagrams take, within [delay, cap].
-        let wanted = if rate > 0.0 {
-            DATAGRAMS_PER_SLEEP / rate
-        } else {
-            f64::INFINITY
-        };
-        let sleep = Duration::from_secs_f64(wanted.min(self.cap.as_secs_f64())).max(self.delay);
-        let gathered = rate * sleep.as_secs_f64();
-        let needed = if self.batching {
-            STRETCHED_LEAVE
-        } else {
-            STRETCHED_ENTER
-        };
-        self.batching = gathered >= needed;
-        self.sleep = sleep;
     }
 
     /// Waits before the next drain, never past `deadline_in` (the loop's
@@ -315,10 +253,10 @@ impl Pacing {
     /// - When the loop is behind (a full batch was still queued): no wait.
     /// - Immediate mode: `poll` until a socket is readable, `deadline_in`
     ///   passes, or a signal arrives (returns at once if data is queued).
-    /// - Batching, after a drain that found datagrams: sleep (the latency
-    ///   budget); no `poll` while traffic keeps coming.
-    /// - Batching, after an empty drain: `poll`, then sleep, so the first
-    ///   datagram after a pause is not handled alone.
+    /// - Batching, after a drain that found datagrams: sleep the delay (the
+    ///   latency budget); no `poll` while traffic keeps coming.
+    /// - Batching, after an empty drain: `poll`, then sleep the delay, so
+    ///   the first datagram after a pause is not handled alone.
     ///
     /// Returns which sockets to drain: after a `poll` alone, those it
     /// reported (none when it timed out), so that a wakeup for one datagram
@@ -335,9 +273,9 @@ impl Pacing {
         if last.datagrams == 0 && wait_readable(sockets, deadline_in) == Ready::NONE {
             return Ready::NONE;
         }
-        let sleep = self.sleep.min(deadline_in);
-        if !sleep.is_zero() {
-            std::thread::sleep(sleep);
+        let delay = self.delay.min(deadline_in);
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
         }
         Ready::ALL
     }
@@ -458,117 +396,34 @@ mod tests {
         );
     }
 
-    /// Ends `pacing`'s rate window after `datagrams` arrived in it (100 ms).
-    fn window(pacing: &mut Pacing, datagrams: usize) {
-        let end = pacing.window_start + RATE_WINDOW;
-        pacing.observe_at(
-            Drained {
-                datagrams,
-                saturated: false,
-            },
-            end,
-        );
-    }
-
     #[test]
-    fn pacing_sleeps_the_delay_when_it_gathers_two_datagrams() {
+    fn pacing_batches_only_when_a_delay_gathers_two_datagrams() {
         let mut pacing = Pacing::new(Duration::from_millis(1));
         assert!(!pacing.is_batching());
-        // Within the window nothing is decided yet.
-        pacing.observe_at(
-            Drained {
-                datagrams: 5_000,
-                saturated: false,
-            },
-            pacing.window_start + RATE_WINDOW / 2,
-        );
-        assert!(!pacing.is_batching());
-        // 1,000 in a window (10,000/s): 10 per delay, the delay as given.
-        window(&mut pacing, 1_000);
-        assert!(pacing.is_batching());
-        assert_eq!(pacing.sleep(), Duration::from_millis(1));
-        // 200 (2,000/s): exactly two per delay, still the delay.
-        window(&mut pacing, 200);
-        assert_eq!(pacing.sleep(), Duration::from_millis(1));
-    }
-
-    #[test]
-    fn pacing_stretches_the_delay_below_two_per_delay_up_to_the_cap() {
-        let mut pacing = Pacing::new(Duration::from_millis(1));
-        // 1,500/s: two datagrams take 1.33 ms.
-        window(&mut pacing, 150);
-        assert!(pacing.is_batching());
-        let sleep = pacing.sleep().as_secs_f64();
-        assert!((sleep - 2.0 / 1_500.0).abs() < 1e-6, "{sleep}");
-        // 1,000/s: two would take 2 ms, the cap gathers 1.6.
-        window(&mut pacing, 100);
-        assert!(pacing.is_batching());
-        assert_eq!(pacing.sleep(), STRETCH_CAP);
-        // Back to 10,000/s: the configured delay again.
-        window(&mut pacing, 1_000);
-        assert_eq!(pacing.sleep(), Duration::from_millis(1));
-    }
-
-    #[test]
-    fn pacing_stays_immediate_where_even_the_cap_gathers_too_few() {
-        let mut pacing = Pacing::new(Duration::from_millis(1));
-        // 500/s: 0.8 per cap.
-        window(&mut pacing, 50);
-        assert!(!pacing.is_batching());
-        // 900/s: 1.44 per cap, below 1.5 to start batching.
-        window(&mut pacing, 90);
-        assert!(!pacing.is_batching());
-        // Nothing at all.
-        window(&mut pacing, 0);
-        assert!(!pacing.is_batching());
-    }
-
-    #[test]
-    fn pacing_near_the_threshold_keeps_its_mode() {
-        let mut pacing = Pacing::new(Duration::from_millis(1));
-        window(&mut pacing, 100); // 1,000/s: starts batching
-        assert!(pacing.is_batching());
-        window(&mut pacing, 90); // 900/s: 1.44 per cap, above 1.3: stays
-        assert!(pacing.is_batching());
-        window(&mut pacing, 85); // 850/s: 1.36, stays
-        assert!(pacing.is_batching());
-        window(&mut pacing, 70); // 700/s: 1.12, stops
-        assert!(!pacing.is_batching());
-        window(&mut pacing, 90); // 900/s again: does not start
-        assert!(!pacing.is_batching());
-    }
-
-    #[test]
-    fn pacing_never_stretches_a_long_delay_nor_batches_with_none() {
-        let mut long = Pacing::new(Duration::from_millis(5));
-        window(&mut long, 30); // 300/s: 1.5 per 5 ms
-        assert!(long.is_batching());
-        assert_eq!(long.sleep(), Duration::from_millis(5));
-        window(&mut long, 20); // 200/s: 1.0 per 5 ms
-        assert!(!long.is_batching());
-        let mut never = Pacing::new(Duration::ZERO);
-        window(&mut never, 100_000);
-        assert!(!never.is_batching());
-        window(&mut never, 100);
-        assert!(!never.is_batching());
-    }
-
-    #[test]
-    fn batching_sleeps_before_draining_after_a_drain_that_found_datagrams() {
-        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let mut pacing = Pacing::new(Duration::from_millis(1));
-        window(&mut pacing, 100);
-        assert!(pacing.is_batching());
-        let found = Drained {
-            datagrams: 1,
+        // 50 datagrams in a 100 ms window: 0.5 per delay.
+        pacing.observe(Drained {
+            datagrams: 50,
             saturated: false,
-        };
-        // Nothing is queued: an immediate wait would poll for the whole
-        // second and return NONE; batching sleeps and drains everything.
-        let start = Instant::now();
-        let ready = pacing.wait(&[socket.as_raw_fd()], found, Duration::from_secs(1));
-        assert_eq!(ready, Ready::ALL);
-        assert!(start.elapsed() >= STRETCH_CAP);
+        });
+        std::thread::sleep(RATE_WINDOW);
+        pacing.observe(Drained::default());
+        assert!(!pacing.is_batching());
+        // 5,000 in a window: 50 per delay.
+        pacing.observe(Drained {
+            datagrams: 5_000,
+            saturated: false,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        pacing.observe(Drained::default());
+        assert!(pacing.is_batching());
+        let mut never = Pacing::new(Duration::ZERO);
+        never.observe(Drained {
+            datagrams: 1_000_000,
+            saturated: true,
+        });
+        std::thread::sleep(RATE_WINDOW);
+        never.observe(Drained::default());
+        assert!(!never.is_batching());
     }
 
     #[test]

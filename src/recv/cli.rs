@@ -64,10 +64,8 @@ pub struct Args {
     #[arg(long = "master-interval", value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub master_interval: f64,
     /// Milliseconds datagrams may gather before they are taken off the
-    /// socket while traffic flows: fewer wakeups. Where that would gather
-    /// fewer than two, the wait is stretched up to 1.6 ms (never past MS if
-    /// it is longer); at most the longer of MS and 1.6 ms of latency added
-    /// (0: wake for each datagram, never wait).
+    /// socket while traffic flows: fewer wakeups, at most this much latency
+    /// added (0: wake for each datagram).
     #[arg(long = "batch-delay", value_name = "MS", default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0, value_parser = batch_delay)]
     pub batch_delay: f64,
     /// Refuse node numbers at or above this (bounds memory use).

@@ -14,9 +14,8 @@
 //! taken 64 per system call ([`batch::BatchReceiver`], `recvmmsg`), and
 //! once they come faster than two per `--batch-delay` (1 ms) the loop
 //! sleeps that delay before each drain instead of waking for every one
-//! ([`batch::Pacing`]); from about 940 a second up to that, it sleeps
-//! longer, up to 1.6 ms, so that wakeups are still shared. A datagram waits
-//! at most the longer of `--batch-delay` and 1.6 ms before it is published.
+//! ([`batch::Pacing`]); a datagram waits at most that long before it is
+//! published.
 
 pub mod batch;
 pub mod cli;
