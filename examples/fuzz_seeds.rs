@@ -4,7 +4,7 @@
 //! `parse_proc`. Run: `cargo run --example fuzz_seeds` (writes fuzz/seeds/).
 
 use beostat::collect::{Source, Status};
-use beostat::protocol::{encode_report, Encoder, Header, Report, MTU_PAYLOAD_IPV4};
+use beostat::protocol::{encode_report, Encoder, Header, MTU_PAYLOAD_IPV4};
 use std::path::{Path, PathBuf};
 
 fn main() -> std::io::Result<()> {
@@ -25,15 +25,7 @@ fn main() -> std::io::Result<()> {
             statfs_path: PathBuf::from("/"),
         }
         .read(true, &mut status);
-        let report = Report {
-            hostname: Some(b"n1"),
-            loadavg: Some(status.loadavg.as_bytes()),
-            meminfo: Some(status.meminfo.as_bytes()),
-            net_dev: Some(status.net_dev.as_bytes()),
-            statfs: status.statfs.as_ref(),
-            stat: Some(status.stat.as_bytes()),
-            cpuinfo: Some(status.cpuinfo.as_bytes()),
-        };
+        let report = status.report(Some(b"n1"), true);
         // Small limit: the 8-CPU sample then splits, giving part sections too.
         encoder.set_limit(MTU_PAYLOAD_IPV4);
         let mut datagrams = Vec::new();

@@ -7,7 +7,9 @@
 //! replaces `/proc` (tests and containers point it at fixed sample files);
 //! a file that cannot be read leaves its text empty, so the rest still goes out.
 
-use crate::protocol::{condense_cpuinfo, condense_meminfo, condense_net_dev, condense_stat};
+use crate::protocol::{
+    condense_cpuinfo, condense_meminfo, condense_net_dev, condense_stat, Report,
+};
 use std::ffi::CString;
 use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
@@ -52,6 +54,27 @@ pub struct Status {
     /// Files that could not be read in this reading (for a log line).
     pub unreadable: Vec<PathBuf>,
     raw: String,
+}
+
+impl Status {
+    /// What sendstats sends of this status: every text that was read (an
+    /// empty one, unreadable, is left out rather than sent empty), cpuinfo
+    /// only in a `full` report, under `hostname` (the caller checks that the
+    /// protocol can carry it).
+    pub fn report<'a>(&'a self, hostname: Option<&'a [u8]>, full: bool) -> Report<'a> {
+        fn present(text: &str) -> Option<&[u8]> {
+            (!text.is_empty()).then_some(text.as_bytes())
+        }
+        Report {
+            hostname,
+            loadavg: present(&self.loadavg),
+            meminfo: present(&self.meminfo),
+            net_dev: present(&self.net_dev),
+            statfs: self.statfs.as_ref(),
+            stat: present(&self.stat),
+            cpuinfo: if full { present(&self.cpuinfo) } else { None },
+        }
+    }
 }
 
 impl Source {

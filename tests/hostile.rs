@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 use common::daemon::{report_from, send, start};
-use common::{dump, wait_for_node};
+use common::{dump, wait_for_node, wait_for_received};
 
 fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -32,18 +32,6 @@ fn with_section(node: i32, sequence: u64, tag: SectionTag, text: &[u8]) -> Vec<u
         .unwrap();
     encoder.section(tag, text).unwrap();
     encoder.finish().unwrap().to_vec()
-}
-
-/// Waits (bounded) until recvstats has counted `total` datagrams.
-fn wait_for_received(reader: &Reader, total: u64) -> [u64; 64] {
-    for _ in 0..3000 {
-        let counters = reader.counters().unwrap();
-        if counters[Counter::DatagramsReceived as usize] >= total {
-            return counters;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    reader.counters().unwrap()
 }
 
 #[test]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 mod common;
 use common::daemon::{report_from, send, start, status};
-use common::{dump, expected_lines, wait_for_node};
+use common::{dump, expected_lines, wait_for_node, wait_for_received};
 
 #[test]
 fn every_value_a_node_sent_reads_back_equal_through_the_c_api() {
@@ -316,18 +316,6 @@ fn sighup_rereads_the_config_file() {
     wait_for_node(shm.path(), 7);
 }
 
-/// Waits (bounded) until the counters say `total` datagrams were received.
-fn counters_after(reader: &Reader, total: u64) -> [u64; 64] {
-    for _ in 0..1000 {
-        let counters = reader.counters().unwrap();
-        if counters[Counter::DatagramsReceived as usize] >= total {
-            return counters;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    reader.counters().unwrap()
-}
-
 #[test]
 fn with_a_key_only_signed_fresh_datagrams_are_published() {
     use std::os::unix::fs::PermissionsExt;
@@ -351,7 +339,7 @@ fn with_a_key_only_signed_fresh_datagrams_are_published() {
         ],
     );
     let reader = Reader::new(shm.path());
-    let counters = counters_after(&reader, 5);
+    let counters = wait_for_received(&reader, 5);
     let count = |c: Counter| counters[c as usize];
     assert_eq!(
         count(Counter::DroppedAuth),
@@ -404,7 +392,7 @@ fn a_node_number_claimed_from_another_nodes_address_is_dropped() {
         .send_to(&status(3, 3, None), ("127.0.0.1", daemon.port))
         .unwrap();
     let reader = Reader::new(shm.path());
-    let counters = counters_after(&reader, 3);
+    let counters = wait_for_received(&reader, 3);
     assert_eq!(counters[Counter::DroppedSpoofed as usize], 1);
     assert_eq!(counters[Counter::DatagramsAccepted as usize], 2);
     assert_eq!(

@@ -425,6 +425,20 @@ fn warm_up(sender: &mut Sender, target: &dyn Target) -> Result<()> {
     )))
 }
 
+/// recvstats and the bare loop started side by side, and a sender (the
+/// usual 4 variants per node) that has warmed both up with every node's
+/// full report; it is left connected to the bare loop.
+fn start_both(setup: &Setup, nodes: u32, tag: &str) -> Result<(Recvstats, Sink, Sender)> {
+    let recvstats = Recvstats::start(setup, nodes, tag)?;
+    let sink = Sink::start(setup)?;
+    let mut sender = build_sender(nodes, 4, loopback(recvstats.port()))?;
+    for target in [&recvstats as &dyn Target, &sink] {
+        sender.connect(loopback(target.port()))?;
+        warm_up(&mut sender, target)?;
+    }
+    Ok((recvstats, sink, sender))
+}
+
 fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return f64::NAN;
@@ -481,14 +495,8 @@ pub struct IngestOptions {
 /// Highest lossless rate of recvstats and of the bare loop, swept
 /// alternately in the same run.
 pub fn ingest(setup: &Setup, options: &IngestOptions) -> Result<String> {
-    let recvstats = Recvstats::start(setup, options.nodes, "ingest")?;
-    let sink = Sink::start(setup)?;
+    let (recvstats, sink, mut sender) = start_both(setup, options.nodes, "ingest")?;
     let targets: [&dyn Target; 2] = [&recvstats, &sink];
-    let mut sender = build_sender(options.nodes, 4, loopback(recvstats.port()))?;
-    for target in targets {
-        sender.connect(loopback(target.port()))?;
-        warm_up(&mut sender, target)?;
-    }
     let duration = Duration::from_secs_f64(options.seconds);
     let mut out = String::new();
     let _ = writeln!(
@@ -594,14 +602,8 @@ pub struct CostOptions {
 /// CPU time per node update at fixed (normal) rates, for recvstats and the
 /// bare loop.
 pub fn cost(setup: &Setup, options: &CostOptions) -> Result<String> {
-    let recvstats = Recvstats::start(setup, options.nodes, "cost")?;
-    let sink = Sink::start(setup)?;
+    let (recvstats, sink, mut sender) = start_both(setup, options.nodes, "cost")?;
     let targets: [&dyn Target; 2] = [&recvstats, &sink];
-    let mut sender = build_sender(options.nodes, 4, loopback(recvstats.port()))?;
-    for target in targets {
-        sender.connect(loopback(target.port()))?;
-        warm_up(&mut sender, target)?;
-    }
     let duration = Duration::from_secs_f64(options.seconds);
     let mut out = String::new();
     let _ = writeln!(

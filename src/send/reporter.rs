@@ -21,7 +21,7 @@ use crate::auth::{Key, DEFAULT_TIME_WINDOW_SECS};
 use crate::collect::{Source, Status};
 use crate::daemon::Signals;
 use crate::protocol::{
-    decode, encode_report, DecodeError, Encoder, Header, MacSigner, MessageType, Report, FLAG_AUTH,
+    decode, encode_report, DecodeError, Encoder, Header, MacSigner, MessageType, FLAG_AUTH,
     MAX_HOSTNAME_LEN, NODE_FROM_ADDRESS, NODE_MASTER, RECV_BUFFER_LEN,
 };
 
@@ -385,19 +385,7 @@ impl Reporter {
             key,
             ..
         } = self;
-        let report = Report {
-            hostname: valid_hostname(&status.hostname),
-            loadavg: non_empty(&status.loadavg),
-            meminfo: non_empty(&status.meminfo),
-            net_dev: non_empty(&status.net_dev),
-            statfs: status.statfs.as_ref(),
-            stat: non_empty(&status.stat),
-            cpuinfo: if full {
-                non_empty(&status.cpuinfo)
-            } else {
-                None
-            },
-        };
+        let report = status.report(valid_hostname(&status.hostname), full);
         let mut header = Header::status(*node, *sequence, time_ns);
         if key.is_some() {
             header.flags |= FLAG_AUTH;
@@ -560,10 +548,6 @@ fn now_ns() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-fn non_empty(text: &str) -> Option<&[u8]> {
-    (!text.is_empty()).then_some(text.as_bytes())
 }
 
 /// The host name if the protocol can carry it (1..=255 bytes, no NUL).

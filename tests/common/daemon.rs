@@ -2,7 +2,7 @@
 
 use super::sample;
 use beostat::collect::{Source, Status};
-use beostat::protocol::{encode_report, Encoder, Header, Report, MAX_DATAGRAM};
+use beostat::protocol::{encode_report, Encoder, Header, MAX_DATAGRAM};
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
@@ -88,15 +88,7 @@ pub fn report_from(name: &str, node: i32, sequence: u64) -> Vec<Vec<u8>> {
     };
     let mut status = Status::default();
     source.read(true, &mut status);
-    let report = Report {
-        hostname: Some(b"node-under-test"),
-        loadavg: Some(status.loadavg.as_bytes()),
-        meminfo: Some(status.meminfo.as_bytes()),
-        net_dev: Some(status.net_dev.as_bytes()),
-        statfs: status.statfs.as_ref(),
-        stat: Some(status.stat.as_bytes()),
-        cpuinfo: Some(status.cpuinfo.as_bytes()),
-    };
+    let report = status.report(Some(b"node-under-test"), true);
     let mut encoder = Encoder::new();
     encoder.set_limit(MAX_DATAGRAM);
     let mut datagrams = Vec::new();

@@ -223,3 +223,16 @@ pub fn dump(shm: &Path, node: i32) -> Vec<String> {
         .map(String::from)
         .collect()
 }
+
+/// Waits (bounded) until recvstats' counters say `total` datagrams were
+/// received, and returns the counters (as they are then, if never).
+pub fn wait_for_received(reader: &Reader, total: u64) -> [u64; 64] {
+    for _ in 0..3000 {
+        let counters = reader.counters().unwrap();
+        if counters[beostat::shm::Counter::DatagramsReceived as usize] >= total {
+            return counters;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    reader.counters().unwrap()
+}
