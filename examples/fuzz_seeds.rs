@@ -13,8 +13,13 @@ fn main() -> std::io::Result<()> {
     let corpus = root.join("fuzz/seeds");
     let decode_dir = corpus.join("decode_datagram");
     let parse_dir = corpus.join("parse_proc");
-    std::fs::create_dir_all(&decode_dir)?;
-    std::fs::create_dir_all(&parse_dir)?;
+    // Start empty: seeds of an older encoding would otherwise stay behind.
+    for dir in [&decode_dir, &parse_dir] {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir)?;
+        }
+        std::fs::create_dir_all(dir)?;
+    }
 
     let mut encoder = Encoder::new();
     let mut count = 0;
