@@ -281,6 +281,48 @@ fn nodes_expire_but_keep_their_data_and_access_rules_apply() {
     assert_eq!(reader.available_nodes(1000, &[]).unwrap(), vec![1]);
 }
 
+/// The writer finds expired nodes through an index it keeps in memory;
+/// nodes a previous writer published, and nodes moved by a growth of the
+/// file, must still expire, each once, and a node that reported again
+/// must not.
+#[test]
+fn nodes_of_a_previous_writer_and_of_a_grown_file_still_expire_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut o = options(dir.path());
+    o.node_expiry_secs = 10;
+    let now = (now_ns() / 1_000_000_000) as i64;
+    let at = |seconds_ago: u64| NodeUpdate {
+        time_ns: now_ns() - seconds_ago * 1_000_000_000,
+        ..Default::default()
+    };
+    {
+        let mut first = ShmWriter::open(&o).unwrap();
+        first.update(0, &at(60)).unwrap();
+        first.update(1, &at(60)).unwrap();
+        first.update(2, &at(0)).unwrap();
+    }
+    let mut writer = ShmWriter::open(&o).unwrap();
+    // Node 1 reports again; node 0 stays silent.
+    writer.update(1, &at(0)).unwrap();
+    // A node far past the capacity grows the file (every record moves).
+    let before = writer.geometry().node_capacity;
+    writer.update(before as i32 + 5, &at(60)).unwrap();
+    assert!(writer.geometry().node_capacity > before);
+    let mut down = writer.expire(now);
+    down.sort();
+    assert_eq!(down, vec![0, before as i32 + 5]);
+    assert!(writer.expire(now).is_empty(), "each node goes down once");
+    let reader = Reader::new(dir.path());
+    assert_eq!(reader.state(0).unwrap(), NodeState::Down);
+    assert_eq!(reader.state(1).unwrap(), NodeState::Up);
+    assert_eq!(reader.state(2).unwrap(), NodeState::Up);
+    // Later, the others go down too; a down node reporting is up again.
+    assert_eq!(writer.expire(now + 11).len(), 2);
+    writer.update(0, &at(0)).unwrap();
+    assert_eq!(reader.state(0).unwrap(), NodeState::Up);
+    assert_eq!(writer.expire(now + 11), vec![0]);
+}
+
 #[test]
 fn a_reader_whose_file_is_truncated_gets_an_error_not_sigbus_then_fresh_data() {
     // Regression: the SIGBUS guard is what keeps this process alive.

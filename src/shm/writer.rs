@@ -116,7 +116,15 @@ pub struct ShmWriter {
     generation: u64,
     max_node_capacity: u32,
     net_bases: Vec<NetBase>,
+    /// Per record: the `time` (seconds) of the last report of a node this
+    /// writer published as up, or [`NOT_UP`]. [`ShmWriter::expire`] scans
+    /// this contiguous array instead of one record (a page apart) per
+    /// node, and reads a record only when its node is due to go down.
+    up_times: Vec<time_t>,
 }
+
+/// [`ShmWriter::up_times`] of a record that is empty or down.
+const NOT_UP: time_t = time_t::MIN;
 
 /// Nanoseconds since the Epoch.
 pub fn now_ns() -> u64 {
@@ -184,7 +192,9 @@ impl ShmWriter {
             generation,
             max_node_capacity: options.max_node_capacity.max(1),
             net_bases: vec![NetBase::default(); geometry.record_count()],
+            up_times: Vec::new(),
         };
+        writer.load_up_times();
         let start = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -314,6 +324,7 @@ impl ShmWriter {
                     time: (time_ns / 1_000_000_000) as time_t,
                 },
             );
+            self.up_times[index] = (time_ns / 1_000_000_000) as time_t;
             seqlock::store(&raw mut (*record).time_ns, time_ns);
             if let Some(name) = update.name {
                 let mut field = [0 as libc::c_char; BEOSTAT_NODE_NAME_LEN];
@@ -441,7 +452,12 @@ impl ShmWriter {
     pub fn expire(&mut self, now_secs: time_t) -> Vec<i32> {
         let expiry = self.node_expiry_secs() as time_t;
         let mut expired = Vec::new();
-        for index in 0..self.geometry.record_count() {
+        for index in 0..self.up_times.len() {
+            let up_time = self.up_times[index];
+            if up_time == NOT_UP || now_secs.saturating_sub(up_time) <= expiry {
+                continue;
+            }
+            self.up_times[index] = NOT_UP;
             let node = index as i32 - 1;
             let Some(offset) = self.geometry.record_offset(node) else {
                 continue;
@@ -449,12 +465,14 @@ impl ShmWriter {
             let record = self.record_ptr(offset);
             // SAFETY: as in `update`; the writer may read its own fields
             // without the sequence check because no one else writes them.
+            // The record, not the array, decides.
             unsafe {
                 if seqlock::load(&raw const (*record).state) != BEOSTAT_NODE_STATE_UP {
                     continue;
                 }
                 let time = seqlock::load(&raw const (*record).time).time;
                 if now_secs.saturating_sub(time) <= expiry {
+                    self.up_times[index] = time;
                     continue;
                 }
                 let seq = &raw mut (*record).seq;
@@ -465,6 +483,27 @@ impl ShmWriter {
             expired.push(node);
         }
         expired
+    }
+
+    /// Fills [`ShmWriter::up_times`] from the records (at open, and when a
+    /// node file is replaced), so nodes a previous writer published as up
+    /// still expire.
+    fn load_up_times(&mut self) {
+        let count = self.geometry.record_count();
+        self.up_times.clear();
+        self.up_times.resize(count, NOT_UP);
+        for index in 0..count {
+            let Some(offset) = self.geometry.record_offset(index as i32 - 1) else {
+                continue;
+            };
+            let record = self.record_ptr(offset);
+            // SAFETY: as in `expire`.
+            unsafe {
+                if seqlock::load(&raw const (*record).state) == BEOSTAT_NODE_STATE_UP {
+                    self.up_times[index] = seqlock::load(&raw const (*record).time).time;
+                }
+            }
+        }
     }
 
     /// Seconds without a report after which a node is down.
@@ -553,6 +592,7 @@ impl ShmWriter {
         self.generation = generation;
         self.net_bases
             .resize(geometry.record_count(), NetBase::default());
+        self.load_up_times();
         self.publish_geometry();
         self.add_counter(Counter::FileGrowths, 1);
     }
