@@ -17,7 +17,9 @@
 # As root, the receivers are pinned to the last CPU and the sender to the
 # first, all at nice -10, so that other work on a shared machine decides
 # less of the result (BENCH_PLACE="" turns that off). Knobs, with defaults:
-#     BENCH_NODES=10000 BENCH_REPEATS=3 (ingest sweeps) BENCH_COST_REPEATS=5
+#     BENCH_NODES=10000 BENCH_REPEATS=3 (ingest sweeps) BENCH_INGEST_START=150000
+#     BENCH_INGEST_STEP=1.05 (the sweep's first rate and factor; 5 % steps
+#     resolve the ratio to the bare loop to about 5 %) BENCH_COST_REPEATS=5
 #     BENCH_COST_SECONDS=10 BENCH_LATENCY_SECONDS=30 BENCH_LATENCY_REPEATS=3
 #     BENCH_MEMORY_NODES=1000,10000,50000 BENCH_CRITERION=1 (0 skips it)
 #     BENCH_ONLY="ingest cost latency memory" (a subset)
@@ -27,6 +29,8 @@ set -euo pipefail
 
 nodes=${BENCH_NODES:-10000}
 repeats=${BENCH_REPEATS:-3}
+ingest_start=${BENCH_INGEST_START:-150000}
+ingest_step=${BENCH_INGEST_STEP:-1.05}
 cost_repeats=${BENCH_COST_REPEATS:-5}
 cost_seconds=${BENCH_COST_SECONDS:-10}
 latency_seconds=${BENCH_LATENCY_SECONDS:-30}
@@ -72,7 +76,8 @@ for what in $only; do
     case $what in
     ingest)
         echo "## ingest: highest lossless rate, recvstats and the bare loop"
-        run ingest "${common[@]}" --nodes "$nodes" --repeats "$repeats"
+        run ingest "${common[@]}" --nodes "$nodes" --repeats "$repeats" \
+            --start "$ingest_start" --step "$ingest_step"
         ;;
     cost)
         echo "## cost at the normal operating point"
