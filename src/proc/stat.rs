@@ -902,6 +902,35 @@ mod tests {
         out.push('\n');
     }
 
+    /// sendstats' fold (`condense_stat`) keeps every value the master
+    /// reads: whenever a generated text parses, its condensed form parses
+    /// to the same times, through the fast path where it is condensed.
+    #[test]
+    fn folded_texts_parse_to_what_the_raw_texts_do() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |below: u64| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % below
+        };
+        let mut compared = 0;
+        for _ in 0..20_000 {
+            let mut text = String::from("cpu 1 2 3 4 5 6 7 8 9 10\n");
+            for _ in 0..next(6) {
+                generated_line(&mut next, &mut text);
+            }
+            let Ok(raw) = parse(&text) else {
+                continue;
+            };
+            let small = condensed(&text);
+            assert_eq!(parse(&small).as_ref(), Ok(&raw), "{text:?} -> {small:?}");
+            assert_paths_agree(&small);
+            compared += 1;
+        }
+        assert!(compared > 5_000, "only {compared} texts parsed");
+    }
+
     #[test]
     #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut, unused_variables))]
     fn fast_and_general_paths_agree_on_generated_texts() {
