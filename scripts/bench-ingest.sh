@@ -61,7 +61,7 @@ common+=($place)
 model=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 echo "# cpu: ${model:-unknown}; cores: $(nproc); kernel: $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); placement: ${place:-none}"
-echo "# command: BENCH_NODES=$nodes BENCH_REPEATS=$repeats BENCH_COST_REPEATS=$cost_repeats" \
+echo "# command: BENCH_NODES=$nodes BENCH_REPEATS=$repeats BENCH_INGEST_START=$ingest_start BENCH_INGEST_STEP=$ingest_step BENCH_COST_REPEATS=$cost_repeats" \
     "BENCH_COST_SECONDS=$cost_seconds BENCH_LATENCY_SECONDS=$latency_seconds" \
     "BENCH_LATENCY_REPEATS=$latency_repeats BENCH_MEMORY_NODES=$memory_nodes" \
     "BENCH_CRITERION=$criterion BENCH_ONLY=\"$only\" scripts/bench-ingest.sh"
