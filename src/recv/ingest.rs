@@ -194,11 +194,13 @@ impl Ingest {
     /// Parses `texts` and writes what parsed into `node`'s record. Used for
     /// datagrams and for the master's own /proc (node -1).
     pub fn publish(&mut self, node: i32, texts: &Texts<'_>, time_ns: u64) -> crate::Result<()> {
-        // Start loading the record while the texts are parsed. A condensed
-        // stat line is about 60 bytes a CPU, a net/dev line about 100 bytes.
+        // Start loading the record while the texts are parsed. A folded
+        // stat line is 25 to 45 bytes a CPU (an estimate from below, so
+        // every CPU's entries are asked for; the writer caps it at the
+        // record's capacity), a net/dev line about 100 bytes.
         self.writer.prefetch(
             node,
-            texts.stat.map_or(0, |s| s.len() / 56 + 1),
+            texts.stat.map_or(0, |s| s.len() / 24 + 1),
             texts.net_dev.map_or(0, |s| s.len() / 96 + 1),
         );
         let mut errors = 0u64;
