@@ -11,7 +11,8 @@
 //! byte-at-a-time reference), then the rounds (each parses the 12 texts).
 //! Prints the bytes and numbers parsed per round.
 
-use beostat::loadgen::payload::{texts, NodeShape, Texts, CPU_COUNTS};
+use beostat::collect::Status;
+use beostat::loadgen::payload::{texts, NodeShape, CPU_COUNTS};
 use beostat::proc::{stat, Stat};
 use std::hint::black_box;
 
@@ -22,7 +23,7 @@ fn main() {
     let mut raw = String::new();
     let inputs: Vec<String> = (0..CPU_COUNTS.len() as i32)
         .map(|node| {
-            let mut out = Texts::default();
+            let mut out = Status::default();
             texts(&NodeShape::of(node), 3, false, &mut raw, &mut out);
             out.stat
         })

@@ -11,9 +11,10 @@
 //! [`Pool::build`]; sending only patches the header's sequence and time.
 
 use super::{Error, Result};
+use crate::collect::Status;
 use crate::protocol::{
     condense_cpuinfo, condense_meminfo, condense_net_dev, condense_stat, encode_report, Encoder,
-    Header, Report,
+    Header,
 };
 use std::fmt::Write;
 use std::ops::Range;
@@ -69,29 +70,10 @@ fn pick(seed: u64, salt: u64, span: u64) -> u64 {
     splitmix(seed ^ salt.wrapping_mul(0x2545_f491_4f6c_dd1d)) % span.max(1)
 }
 
-/// The condensed texts of one report, as sendstats would send them.
-#[derive(Debug, Default, Clone)]
-pub struct Texts {
-    /// Condensed /proc/cpuinfo (empty unless asked for).
-    pub cpuinfo: String,
-    /// Condensed /proc/meminfo.
-    pub meminfo: String,
-    /// /proc/loadavg.
-    pub loadavg: String,
-    /// Condensed /proc/net/dev.
-    pub net_dev: String,
-    /// /proc/stat reduced to its cpu lines.
-    pub stat: String,
-    /// statfs of the root filesystem.
-    pub statfs: Option<libc::statfs>,
-    /// Host name.
-    pub hostname: String,
-}
-
 /// Makes the texts of `shape`'s report for `interval` (0, 1, 2...: each
 /// interval's counters are higher than the last one's), with cpuinfo when
 /// `full`. `raw` is scratch space.
-pub fn texts(shape: &NodeShape, interval: u32, full: bool, raw: &mut String, out: &mut Texts) {
+pub fn texts(shape: &NodeShape, interval: u32, full: bool, raw: &mut String, out: &mut Status) {
     let seed = shape.seed;
     let k = u64::from(interval);
 
@@ -197,12 +179,8 @@ pub fn texts(shape: &NodeShape, interval: u32, full: bool, raw: &mut String, out
     out.statfs = Some(statfs);
 
     out.hostname.clear();
-    let _ = write!(out.hostname, "n{}", shape.node);
-}
-
-/// A text as a report section: `None` when empty.
-fn present(text: &str) -> Option<&[u8]> {
-    (!text.is_empty()).then_some(text.as_bytes())
+    out.hostname
+        .extend_from_slice(format!("n{}", shape.node).as_bytes());
 }
 
 /// /proc/stat as the kernel prints it: the aggregate line, one line per
@@ -331,7 +309,7 @@ impl Pool {
         };
         let mut encoder = Encoder::new();
         let mut raw = String::new();
-        let mut texts_buffer = Texts::default();
+        let mut texts_buffer = Status::default();
         for i in 0..nodes {
             let shape = NodeShape::of(options.first_node + i as i32);
             texts(&shape, 0, true, &mut raw, &mut texts_buffer);
@@ -361,18 +339,10 @@ impl Pool {
         &mut self,
         encoder: &mut Encoder,
         shape: &NodeShape,
-        texts: &Texts,
+        texts: &Status,
         full: bool,
     ) -> Result<()> {
-        let report = Report {
-            hostname: present(&texts.hostname),
-            loadavg: present(&texts.loadavg),
-            meminfo: present(&texts.meminfo),
-            net_dev: present(&texts.net_dev),
-            statfs: texts.statfs.as_ref(),
-            stat: present(&texts.stat),
-            cpuinfo: if full { present(&texts.cpuinfo) } else { None },
-        };
+        let report = texts.report(Some(&texts.hostname), full);
         let header = Header::status(shape.node, 0, 0);
         let arena = &mut self.arena;
         let mut ranges = Vec::new();
@@ -475,7 +445,7 @@ mod tests {
     #[test]
     fn texts_parse_and_counters_grow_from_one_interval_to_the_next() {
         let mut raw = String::new();
-        let (mut first, mut second) = (Texts::default(), Texts::default());
+        let (mut first, mut second) = (Status::default(), Status::default());
         for node in 0..24 {
             let shape = NodeShape::of(node);
             texts(&shape, 1, true, &mut raw, &mut first);

@@ -357,18 +357,29 @@ pub(crate) mod test_support {
             .map(move |end| &text[..end])
     }
 
-    /// Deterministic pseudo-random bytes (xorshift64), so garbage tests
-    /// are reproducible without a dependency.
-    pub fn garbage(seed: u64, len: usize) -> Vec<u8> {
+    /// A deterministic pseudo-random sequence (xorshift64), so generated
+    /// tests are reproducible without a dependency.
+    pub fn xorshift64(seed: u64) -> impl FnMut() -> u64 {
         let mut state = seed | 1;
-        (0..len)
-            .map(|_| {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                (state >> 24) as u8
-            })
-            .collect()
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// [`xorshift64`] as numbers below the bound each call gives.
+    pub fn below(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut next = xorshift64(seed);
+        move |bound| next() % bound
+    }
+
+    /// Deterministic pseudo-random bytes, so garbage tests are
+    /// reproducible.
+    pub fn garbage(seed: u64, len: usize) -> Vec<u8> {
+        let mut next = xorshift64(seed);
+        (0..len).map(|_| (next() >> 24) as u8).collect()
     }
 
     /// Texts no parser can make sense of, each of which must give `Err`

@@ -535,7 +535,7 @@ fn wrap(ticks: u64) -> c_long {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proc::test_support::hostile_texts;
+    use crate::proc::test_support::{below, hostile_texts};
 
     fn parsed(text: &str) -> Stat {
         parse(text).expect("sample parses")
@@ -907,13 +907,7 @@ mod tests {
     /// to the same times, through the fast path where it is condensed.
     #[test]
     fn folded_texts_parse_to_what_the_raw_texts_do() {
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |below: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % below
-        };
+        let mut next = below(0x9e37_79b9_7f4a_7c15);
         let mut compared = 0;
         for _ in 0..20_000 {
             let mut text = String::from("cpu 1 2 3 4 5 6 7 8 9 10\n");
@@ -934,13 +928,7 @@ mod tests {
     #[test]
     #[cfg_attr(not(target_arch = "x86_64"), allow(unused_mut, unused_variables))]
     fn fast_and_general_paths_agree_on_generated_texts() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |below: u64| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state % below
-        };
+        let mut next = below(0x2545_f491_4f6c_dd1d);
         let (mut lines, mut fast_lines, mut window_lines) = (0, 0, 0);
         for _ in 0..20_000 {
             let mut text = String::new();

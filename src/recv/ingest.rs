@@ -16,28 +16,9 @@ use super::nodemap::NodeMap;
 use super::reassembly::Reassembly;
 use crate::auth::{Refusal, Verifier};
 use crate::proc::{cpuinfo, loadavg, meminfo, netdev, stat, NetDevs, Stat};
-use crate::protocol::{decode, MessageType, SectionTag, MAX_DATAGRAM};
+use crate::protocol::{decode, MessageType, Report, SectionTag, MAX_DATAGRAM};
 use crate::shm::{Counter, NodeUpdate, ShmWriter};
 use std::net::IpAddr;
-
-/// The texts of one report, from the network or from the master's /proc.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Texts<'a> {
-    /// /proc/cpuinfo (static data; absent in most reports).
-    pub cpuinfo: Option<&'a [u8]>,
-    /// /proc/meminfo.
-    pub meminfo: Option<&'a [u8]>,
-    /// /proc/loadavg.
-    pub loadavg: Option<&'a [u8]>,
-    /// /proc/net/dev.
-    pub net_dev: Option<&'a [u8]>,
-    /// /proc/stat (its cpu lines).
-    pub stat: Option<&'a [u8]>,
-    /// statfs of the root filesystem.
-    pub statfs: Option<libc::statfs>,
-    /// Host name.
-    pub hostname: Option<&'a [u8]>,
-}
 
 /// What happened to one datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,7 +152,8 @@ impl Ingest {
         let cpuinfo_whole = datagram
             .cpuinfo_part()
             .and_then(|p| self.reassembly.add(node, SectionTag::Cpuinfo, p));
-        let texts = Texts {
+        let statfs = datagram.statfs();
+        let texts = Report {
             cpuinfo: cpuinfo_whole
                 .as_deref()
                 .or(datagram.get(SectionTag::Cpuinfo)),
@@ -179,7 +161,7 @@ impl Ingest {
             loadavg: datagram.get(SectionTag::Loadavg),
             net_dev: datagram.get(SectionTag::NetDev),
             stat: stat_whole.as_deref().or(datagram.get(SectionTag::Stat)),
-            statfs: datagram.statfs(),
+            statfs: statfs.as_ref(),
             hostname: datagram.hostname(),
         };
         match self.publish(node, &texts, now_ns) {
@@ -191,9 +173,10 @@ impl Ingest {
         }
     }
 
-    /// Parses `texts` and writes what parsed into `node`'s record. Used for
-    /// datagrams and for the master's own /proc (node -1).
-    pub fn publish(&mut self, node: i32, texts: &Texts<'_>, time_ns: u64) -> crate::Result<()> {
+    /// Parses the texts of `texts` (a report as sendstats sends it, from a
+    /// datagram or the master's own /proc) and writes what parsed into
+    /// `node`'s record; node -1 is the master.
+    pub fn publish(&mut self, node: i32, texts: &Report<'_>, time_ns: u64) -> crate::Result<()> {
         // Start loading the record while the texts are parsed. A folded
         // stat line is 25 to 45 bytes a CPU (an estimate from below, so
         // every CPU's entries are asked for; the writer caps it at the
@@ -237,7 +220,7 @@ impl Ingest {
                 cpu.as_ref().map(|c| c.cpu_count)
             },
             mhz: cpu.as_ref().map(|c| c.mhz.unwrap_or(0.0)),
-            statfs: texts.statfs,
+            statfs: texts.statfs.copied(),
         };
         if errors > 0 {
             self.writer.add_counter(Counter::ParseErrors, errors);

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::protocol::{Encoder, Header, DEFAULT_PORT};
 use crate::shm::{now_ns, Counter, ShmWriter, WriterOptions};
 use batch::{BatchReceiver, Drained, Pacing};
-use ingest::{Ingest, Outcome, Texts};
+use ingest::{Ingest, Outcome};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
@@ -349,16 +349,13 @@ impl Daemon {
         for path in &self.status.unreadable {
             log::debug!("master status: cannot read {}", path.display());
         }
-        let texts = Texts {
-            cpuinfo: present(self.status.cpuinfo.as_bytes()),
-            meminfo: present(self.status.meminfo.as_bytes()),
-            loadavg: present(self.status.loadavg.as_bytes()),
-            net_dev: present(self.status.net_dev.as_bytes()),
-            stat: present(self.status.stat.as_bytes()),
-            statfs: self.status.statfs,
-            hostname: present(&self.status.hostname),
-        };
-        if let Err(e) = self.ingest.publish(-1, &texts, now_ns()) {
+        // What sendstats would send of it, cpuinfo included whenever it was
+        // read (it stays in `status` between full readings).
+        let hostname = &self.status.hostname;
+        let report = self
+            .status
+            .report((!hostname.is_empty()).then_some(hostname), true);
+        if let Err(e) = self.ingest.publish(-1, &report, now_ns()) {
             log::warn!("publishing the master's status: {e}");
         }
     }
@@ -372,9 +369,4 @@ impl Daemon {
             Err(e) => log::warn!("SIGHUP: keeping the previous node map: {e}"),
         }
     }
-}
-
-/// A text that was read, or `None` for an empty (unreadable) one.
-fn present(text: &[u8]) -> Option<&[u8]> {
-    (!text.is_empty()).then_some(text)
 }
