@@ -67,7 +67,6 @@ fn net(name: &str, recv: u64, trans: u64) -> beostat_net_dev {
 fn write_fixture(dir: &Path) -> ShmWriter {
     let mut options = WriterOptions::new(dir);
     options.node_capacity = 4;
-    options.cpu_capacity = 4;
     let mut w = ShmWriter::open(&options).unwrap();
     let now = now_ns();
     w.update(
