@@ -151,6 +151,7 @@ fn write_fixture(dir: &Path) -> ShmWriter {
         1,
         &NodeUpdate {
             time_ns: now - 3600 * 1_000_000_000,
+            monotonic_ns: Some(beostat::shm::monotonic_ns().saturating_sub(3600 * 1_000_000_000)),
             name: Some(b"n1"),
             stat_cpu: Some(&[cpu(0, 0, 0, 100), cpu(0, 0, 0, 100)]),
             ..Default::default()

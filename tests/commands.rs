@@ -150,6 +150,7 @@ fn write_fixture(dir: &Path) -> ShmWriter {
         1,
         &NodeUpdate {
             time_ns: now - 3600 * 1_000_000_000,
+            monotonic_ns: Some(beostat::shm::monotonic_ns().saturating_sub(3600 * 1_000_000_000)),
             name: Some(b"n1"),
             stat_cpu: Some(&[cpu(0, 0, 0, 100), cpu(0, 0, 0, 100)]),
             ..Default::default()
@@ -930,7 +931,7 @@ fn files_of_a_newer_layout_give_a_one_line_error() {
         assert_one_line_error(
             &output,
             program,
-            "is newer than the 1 this program understands",
+            &format!("is newer than the {BEOSTAT_SHM_LAYOUT_VERSION} this program understands"),
         );
     }
 }

@@ -229,7 +229,7 @@ impl Ingest {
         let cpu_times = stat_parsed.then_some(self.stat.cpus.as_slice());
         let update = NodeUpdate {
             time_ns,
-            monotonic_ns: 0,
+            monotonic_ns: None,
             name: texts.hostname,
             loadavg: load,
             meminfo: memory,

@@ -615,7 +615,7 @@ impl Snapshot {
         let expiry = u64::from(self.control_info().node_expiry_secs) * 1_000_000_000;
         // The coarse clock may lag the writer's precise one by a tick.
         let now = monotonic_coarse_ns().max(arrived);
-        if state == BEOSTAT_NODE_STATE_UP && arrived != 0 && now - arrived <= expiry {
+        if state == BEOSTAT_NODE_STATE_UP && now - arrived <= expiry {
             NodeState::Up
         } else {
             NodeState::Down

@@ -112,9 +112,9 @@ pub struct NodeUpdate<'a> {
     /// When the report arrived, nanoseconds since the Epoch (0: now). For
     /// display only: up and down follow the monotonic clock.
     pub time_ns: u64,
-    /// When the report arrived on the `CLOCK_MONOTONIC` clock, ns (0: now);
-    /// what up and down are judged by. Tests set it to make old reports.
-    pub monotonic_ns: u64,
+    /// When the report arrived on the `CLOCK_MONOTONIC` clock, ns (`None`:
+    /// now); what up and down are judged by. Tests set it to make old reports.
+    pub monotonic_ns: Option<u64>,
     /// Host name.
     pub name: Option<&'a [u8]>,
     /// /proc/loadavg.
@@ -412,11 +412,7 @@ impl ShmWriter {
         } else {
             update.time_ns
         };
-        let monotonic = if update.monotonic_ns == 0 {
-            monotonic_ns()
-        } else {
-            update.monotonic_ns
-        };
+        let monotonic = update.monotonic_ns.unwrap_or_else(monotonic_ns);
         let slot = self.slots[index];
         let shape = slot.shape;
         let record = self.record_ptr(slot.offset);
