@@ -91,7 +91,10 @@ fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {
     );
     assert!(count(Counter::DroppedBadNode) <= negative_sent);
 
-    assert!(child_alive(daemon.child.id()), "recvstats still runs");
+    assert!(
+        common::child_alive(daemon.child.id()),
+        "recvstats still runs"
+    );
     let records = reader.control().unwrap().records;
     assert!(
         records <= 1000,
@@ -112,14 +115,6 @@ fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {
         before,
         "node 7 byte-for-byte unchanged"
     );
-}
-
-fn child_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.split_whitespace()
-            .nth(2)
-            .is_some_and(|state| state != "Z")
-    })
 }
 
 #[test]
@@ -173,7 +168,7 @@ fn numbers_that_are_not_numbers_are_parse_errors_not_values() {
         8,
         "each hostile section is one parse error"
     );
-    assert!(child_alive(daemon.child.id()));
+    assert!(common::child_alive(daemon.child.id()));
     let after = dump(shm.path(), 1);
     // Only the arrival time may change: no hostile value was published.
     let strip = |lines: Vec<String>| {

@@ -65,7 +65,7 @@ fn bad_datagrams_are_counted_by_reason_and_change_no_other_node() {
     future[4] = 99;
     let mut overrun = good.clone();
     overrun[34] = 0xff; // first section's length high byte
-    // The master and nodes 1 and 6 fill --max-nodes 3: a fourth is refused.
+                        // The master and nodes 1 and 6 fill --max-nodes 3: a fourth is refused.
     let huge_node = report_from("x86_64-vm-2cpu", 5000, 8).remove(0);
     let claims_master = report_from("x86_64-vm-2cpu", -1, 9).remove(0);
     let unnumbered = report_from("x86_64-vm-2cpu", NODE_FROM_ADDRESS, 10).remove(0);
@@ -284,7 +284,11 @@ fn ipv6_unicast_is_received_and_a_node_above_the_initial_capacity_grows_the_file
     }
     wait_for_node(shm.path(), 10);
     let reader = Reader::new(shm.path());
-    assert_eq!(reader.control().unwrap().records, 2, "the master and node 10");
+    assert_eq!(
+        reader.control().unwrap().records,
+        2,
+        "the master and node 10"
+    );
     assert_eq!(reader.cpu_count(10).unwrap(), 2);
 }
 

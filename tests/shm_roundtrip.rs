@@ -2,7 +2,9 @@
 
 mod common;
 use beostat::shm::layout::{Counter, CONTROL_FILE_NAME, NODES_FILE_NAME};
-use beostat::shm::{monotonic_ns, now_ns, Access, NodeState, NodeUpdate, Reader, ShmWriter, WriterOptions};
+use beostat::shm::{
+    monotonic_ns, now_ns, Access, NodeState, NodeUpdate, Reader, ShmWriter, WriterOptions,
+};
 use beostat::types::*;
 use beostat::Error;
 use std::os::unix::fs::PermissionsExt;
@@ -85,7 +87,11 @@ fn values_written_are_read_back_exactly() {
     assert_eq!(reader.mhz(3).unwrap(), 2400.5);
     assert_eq!(reader.cpu_count(3).unwrap(), 2);
     // Writer grew from 2 to at least 4 nodes for node 3.
-    assert_eq!(reader.control().unwrap().records, 1, "node 3 costs one record, not four");
+    assert_eq!(
+        reader.control().unwrap().records,
+        1,
+        "node 3 costs one record, not four"
+    );
     assert_eq!(reader.node_count().unwrap(), 4);
     // 3000 bytes over 2 seconds.
     assert_eq!(reader.net_rate(3).unwrap(), 1500);
@@ -216,7 +222,10 @@ fn growth_keeps_existing_data_and_readers_follow() {
         )
         .unwrap();
     let info = reader.control().unwrap();
-    assert_eq!(info.generation, g0, "the file grows in place: no new generation");
+    assert_eq!(
+        info.generation, g0,
+        "the file grows in place: no new generation"
+    );
     assert_eq!(info.records, 2, "node 500 costs one record, not 500");
     assert_eq!(reader.stat_cpu(-1, 0).unwrap(), cpu(1, 2, 3, 4));
     assert_eq!(reader.stat_cpu(500, 39).unwrap(), cpu(39, 39, 39, 39));
@@ -408,4 +417,3 @@ fn fewer_interfaces_than_last_time_leave_zeroed_entries_in_the_file() {
     assert_eq!(reader.net_dev(1).unwrap()[0].name_bytes(), b"lo");
     assert_eq!(reader.net_dev(1).unwrap()[1], beostat_net_dev::default());
 }
-

@@ -132,7 +132,10 @@ mod tests {
     fn mem_available_is_read_where_the_kernel_has_it() {
         let text = "MemTotal:  1000 kB\nMemFree:  200 kB\nMemAvailable:   700 kB\n";
         assert_eq!(mem_available(text), Some(700 * 1024));
-        assert_eq!(mem_available("MemTotal:  1000 kB\nMemFree:  200 kB\n"), None);
+        assert_eq!(
+            mem_available("MemTotal:  1000 kB\nMemFree:  200 kB\n"),
+            None
+        );
         assert_eq!(mem_available("MemAvailable: lots\n"), None);
     }
 

@@ -532,13 +532,12 @@ fn mapped(known: [u64; 8]) -> beostat_cpu_times {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proc::test_support::{below, hostile_texts};
     use crate::types::beostat_stat_cpu;
     use libc::c_long;
-    use crate::proc::test_support::{below, hostile_texts};
 
     /// A parsed text in the legacy four fields, which the expectations
     /// below are written in (the manuals' mapping).
@@ -576,7 +575,10 @@ mod tests {
         );
         // A Linux 2.4 line has 4 columns: the others are 0.
         let old = parse("cpu  1 2 3 4\ncpu0 1 2 3 4\n").unwrap();
-        assert_eq!((old.cpus[0].user, old.cpus[0].idle, old.cpus[0].iowait), (1, 4, 0));
+        assert_eq!(
+            (old.cpus[0].user, old.cpus[0].idle, old.cpus[0].iowait),
+            (1, 4, 0)
+        );
         // Steal is its own column (and busy time in the legacy fields).
         let cloud = parse("cpu 1 0 2 10 3 0 0 7 0 0\ncpu0 1 0 2 10 3 0 0 7 0 0\n").unwrap();
         assert_eq!((cloud.cpus[0].steal, cloud.cpus[0].iowait), (7, 3));

@@ -249,7 +249,10 @@ mod tests {
             Some("cpu 301854 612 111922 8979004 3552 2 3944 0")
         );
         // Raw: `cpu7 29098 268 10164 1139282 555 0 31 0 0 0`.
-        assert_eq!(out.lines().nth(8), Some("cpu7 29098 268 10164 1139282 555 0 31 0"));
+        assert_eq!(
+            out.lines().nth(8),
+            Some("cpu7 29098 268 10164 1139282 555 0 31 0")
+        );
         assert!(!out.contains("intr") && !out.contains("ctxt") && !out.contains("softirq"));
         assert!(out.len() < 400, "{} bytes", out.len());
     }

@@ -195,14 +195,21 @@ mod tests {
     fn claimed_part_counts_cost_nothing_and_are_refused_past_the_cap() {
         let mut r = Reassembly::default();
         for node in 0..256 {
-            assert_eq!(r.add(node, SectionTag::Stat, part(0, 65_535, 1, b"x"), now()), None);
+            assert_eq!(
+                r.add(node, SectionTag::Stat, part(0, 65_535, 1, b"x"), now()),
+                None
+            );
         }
         assert!(r.is_empty(), "a count past MAX_PARTS is refused outright");
         assert_eq!(r.take_abandoned(), 256);
         for node in 0..256 {
             r.add(node, SectionTag::Stat, part(0, MAX_PARTS, 1, b"xy"), now());
         }
-        assert_eq!((r.len(), r.bytes()), (256, 512), "only what arrived is held");
+        assert_eq!(
+            (r.len(), r.bytes()),
+            (256, 512),
+            "only what arrived is held"
+        );
     }
 
     #[test]
@@ -246,7 +253,10 @@ mod tests {
     fn a_newer_snapshot_discards_the_unfinished_older_one() {
         let mut r = Reassembly::default();
         r.add(1, SectionTag::Stat, part(0, 2, 1, b"old"), now());
-        assert_eq!(r.add(1, SectionTag::Stat, part(1, 2, 2, b"new1"), now()), None);
+        assert_eq!(
+            r.add(1, SectionTag::Stat, part(1, 2, 2, b"new1"), now()),
+            None
+        );
         assert_eq!(
             r.add(1, SectionTag::Stat, part(0, 2, 2, b"new0"), now()),
             Some(b"new0new1".to_vec())
@@ -262,7 +272,10 @@ mod tests {
         assert!(r.len() <= MAX_PENDING);
         let big = vec![b'x'; MAX_TEXT / 2 + 1];
         r.add(5, SectionTag::Cpuinfo, part(0, 3, 1, &big), now());
-        assert_eq!(r.add(5, SectionTag::Cpuinfo, part(1, 3, 1, &big), now()), None);
+        assert_eq!(
+            r.add(5, SectionTag::Cpuinfo, part(1, 3, 1, &big), now()),
+            None
+        );
         assert_eq!(
             r.add(5, SectionTag::Cpuinfo, part(2, 3, 1, b"y"), now()),
             None,
@@ -273,7 +286,8 @@ mod tests {
 
     impl Reassembly {
         fn index_bad_is_ignored(&mut self) -> bool {
-            self.add(1, SectionTag::Stat, part(5, 2, 1, b"z"), now()).is_none()
+            self.add(1, SectionTag::Stat, part(5, 2, 1, b"z"), now())
+                .is_none()
         }
     }
 }

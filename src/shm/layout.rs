@@ -8,7 +8,9 @@
 //! sizes and offsets; the C harness pins them again from C.
 #![allow(non_camel_case_types)]
 
-use crate::types::{beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time};
+use crate::types::{
+    beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time,
+};
 use libc::{c_char, c_ulong, gid_t, pid_t, time_t, uid_t};
 use std::mem::{align_of, offset_of, size_of};
 
@@ -316,7 +318,8 @@ impl RecordShape {
 
     /// Bytes of the record, rounded up to [`BEOSTAT_SHM_RECORD_ALIGN`].
     pub const fn size(&self) -> usize {
-        let raw = self.cpu_offset(0, false) + 2 * self.cpus as usize * size_of::<beostat_cpu_times>();
+        let raw =
+            self.cpu_offset(0, false) + 2 * self.cpus as usize * size_of::<beostat_cpu_times>();
         raw.div_ceil(BEOSTAT_SHM_RECORD_ALIGN) * BEOSTAT_SHM_RECORD_ALIGN
     }
 }
@@ -453,7 +456,14 @@ const _: () = {
     assert!(size_of::<beostat_loadavg>() == 24);
     assert!(size_of::<node_time>() == 8);
     // The 8-CPU, 4-interface record the issue budgets 2.5 KiB for.
-    assert!(RecordShape { cpus: 8, devices: 4 }.size() == 1984);
+    assert!(
+        RecordShape {
+            cpus: 8,
+            devices: 4
+        }
+        .size()
+            == 1984
+    );
 };
 
 #[cfg(test)]
@@ -468,7 +478,12 @@ mod tests {
 
     #[test]
     fn index_words_round_trip() {
-        for (node, offset) in [(-1, 4096u64), (0, 64), (60_000, 1 << 30), (i32::MAX, 64 << 20)] {
+        for (node, offset) in [
+            (-1, 4096u64),
+            (0, 64),
+            (60_000, 1 << 30),
+            (i32::MAX, 64 << 20),
+        ] {
             assert_eq!(entry_parts(index_entry(node, offset)), Some((node, offset)));
         }
         assert_eq!(entry_parts(0), None);
@@ -482,7 +497,10 @@ mod tests {
 
     #[test]
     fn record_parts_fit_inside_the_record() {
-        let shape = RecordShape { cpus: 7, devices: 3 };
+        let shape = RecordShape {
+            cpus: 7,
+            devices: 3,
+        };
         let end_of_previous = shape.cpu_offset(6, true) + size_of::<beostat_cpu_times>();
         assert!(end_of_previous <= shape.size());
         assert_eq!(shape.size() % BEOSTAT_SHM_RECORD_ALIGN, 0);

@@ -15,9 +15,9 @@
 use super::layout::*;
 use super::mapping::{file_len, Mapping};
 use super::seqlock;
+use super::writer::legacy_stat_cpu;
 use super::writer::{atomic_u32, atomic_u64};
 use crate::error::{Error, Result};
-use super::writer::legacy_stat_cpu;
 use crate::types::{
     beostat_loadavg, beostat_meminfo, beostat_net_dev, beostat_stat_cpu, node_time, MAX_NET_DEV,
 };
@@ -279,8 +279,10 @@ impl Reader {
     /// Up or down.
     pub fn state(&self, node: i32) -> Result<NodeState> {
         self.with(|s| {
-            s.read_record(node, |r| (unsafe_load!(r, state), unsafe_load!(r, monotonic_ns)))
-                .map(|(state, arrived)| s.judge(state, arrived))
+            s.read_record(node, |r| {
+                (unsafe_load!(r, state), unsafe_load!(r, monotonic_ns))
+            })
+            .map(|(state, arrived)| s.judge(state, arrived))
         })
     }
 
@@ -464,9 +466,13 @@ impl Reader {
                 if node < 0 || failure.is_some() {
                     return;
                 }
-                let counted = s
-                    .available(node, uid, gids)
-                    .and_then(|ok| if ok { s.idle_cpus(node, threshold) } else { Ok(0) });
+                let counted = s.available(node, uid, gids).and_then(|ok| {
+                    if ok {
+                        s.idle_cpus(node, threshold)
+                    } else {
+                        Ok(0)
+                    }
+                });
                 match counted {
                     Ok(n) => total = total.saturating_add(n),
                     Err(Error::UnknownNode(_)) => {}
@@ -528,7 +534,12 @@ impl Snapshot {
                 seqlock::load(&raw const (*h).generation),
             )
         };
-        check_version(&nodes_path, nodes_magic, BEOSTAT_SHM_NODES_MAGIC, nodes_version)?;
+        check_version(
+            &nodes_path,
+            nodes_magic,
+            BEOSTAT_SHM_NODES_MAGIC,
+            nodes_version,
+        )?;
         if nodes_generation != generation {
             // The writer is between renaming a new file and publishing it.
             return Err(Error::Inconsistent(nodes_path));
@@ -701,7 +712,9 @@ impl Snapshot {
             )
         };
         let shape = RecordShape { cpus, devices };
-        if cpus > MAX_CPU_CAPACITY || devices as usize > MAX_NET_DEV || size as usize != shape.size()
+        if cpus > MAX_CPU_CAPACITY
+            || devices as usize > MAX_NET_DEV
+            || size as usize != shape.size()
         {
             return Err(Error::BadMagic(PathBuf::from(NODES_FILE_NAME)));
         }
@@ -731,7 +744,10 @@ impl Snapshot {
         // SAFETY: record points at a whole record of `shape` in our live mapping.
         let (state, value) = unsafe {
             seqlock::read(&raw const (*record).seq, || {
-                (seqlock::load(&raw const (*record).state), copy(record, shape))
+                (
+                    seqlock::load(&raw const (*record).state),
+                    copy(record, shape),
+                )
             })?
         };
         if state == BEOSTAT_NODE_STATE_EMPTY {

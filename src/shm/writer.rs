@@ -267,11 +267,7 @@ impl ShmWriter {
                 )
             }
         };
-        let by_node = slots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.node, i))
-            .collect();
+        let by_node = slots.iter().enumerate().map(|(i, s)| (s.node, i)).collect();
         let mut writer = ShmWriter {
             dir,
             control_file,
@@ -423,15 +419,13 @@ impl ShmWriter {
                 .iter()
                 .map(|d| d.recv.bytes.wrapping_add(d.trans.bytes))
                 .fold(0, u64::wrapping_add);
-            let rate = if slot.net_time_ns == 0
-                || time_ns <= slot.net_time_ns
-                || total < slot.net_total
-            {
-                0
-            } else {
-                let seconds = (time_ns - slot.net_time_ns) as f64 / 1e9;
-                ((total - slot.net_total) as f64 / seconds) as u64
-            };
+            let rate =
+                if slot.net_time_ns == 0 || time_ns <= slot.net_time_ns || total < slot.net_total {
+                    0
+                } else {
+                    let seconds = (time_ns - slot.net_time_ns) as f64 / 1e9;
+                    ((total - slot.net_total) as f64 / seconds) as u64
+                };
             (devices, rate, total)
         });
         if let Some((_, _, total)) = net {
@@ -457,7 +451,6 @@ impl ShmWriter {
         unsafe {
             let seq = &raw mut (*record).seq;
             let even = seqlock::begin_write(seq);
-            seqlock::store(&raw mut (*record).state, BEOSTAT_NODE_STATE_UP);
             seqlock::store(
                 &raw mut (*record).time,
                 node_time {
@@ -529,6 +522,9 @@ impl ShmWriter {
                 seqlock::store(&raw mut (*record).statfs, statfs);
             }
             seqlock::store(&raw mut (*record).flags, flags);
+            // Last: a writer killed before this store leaves a node's first
+            // report unpublished (state still empty) rather than half made.
+            seqlock::store(&raw mut (*record).state, BEOSTAT_NODE_STATE_UP);
             seqlock::end_write(seq, even);
         }
         if self.nodes.map.poisoned() {
@@ -555,7 +551,13 @@ impl ShmWriter {
         if node < -1 {
             return Err(Error::UnknownNode(node));
         }
-        let index = self.slot_for(node, RecordShape { cpus: 0, devices: 0 })?;
+        let index = self.slot_for(
+            node,
+            RecordShape {
+                cpus: 0,
+                devices: 0,
+            },
+        )?;
         let record = self.record_ptr(self.slots[index].offset);
         // SAFETY: as in `update`.
         unsafe {
@@ -659,7 +661,10 @@ impl ShmWriter {
     pub fn check_files(&mut self) -> Result<bool> {
         let dir = self.dir.path().to_owned();
         match fs::metadata(&dir) {
-            Ok(m) if m.is_dir() && m.ino() == self.dir.identity().1 && m.dev() == self.dir.identity().0 => {}
+            Ok(m)
+                if m.is_dir()
+                    && m.ino() == self.dir.identity().1
+                    && m.dev() == self.dir.identity().0 => {}
             Ok(_) => {
                 return Err(Error::io(
                     format!("{}: the shm directory was replaced", dir.display()),
@@ -803,9 +808,9 @@ impl ShmWriter {
             }
             for previous in [false, true] {
                 for cpu in 0..old.shape.cpus as usize {
-                    let times = seqlock::load(
-                        from.add(old.shape.cpu_offset(cpu, previous)) as *const beostat_cpu_times
-                    );
+                    let times =
+                        seqlock::load(from.add(old.shape.cpu_offset(cpu, previous))
+                            as *const beostat_cpu_times);
                     seqlock::store(
                         to.add(shape.cpu_offset(cpu, previous)) as *mut beostat_cpu_times,
                         times,
@@ -1081,8 +1086,14 @@ fn allocate_file(file: &File, from: usize, to: usize) -> std::io::Result<()> {
         return Ok(());
     }
     // SAFETY: fallocate on a valid descriptor has no memory-safety preconditions.
-    let result =
-        unsafe { libc::fallocate(file.as_raw_fd(), 0, from as libc::off_t, (to - from) as libc::off_t) };
+    let result = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            0,
+            from as libc::off_t,
+            (to - from) as libc::off_t,
+        )
+    };
     if result == 0 {
         return Ok(());
     }
@@ -1110,7 +1121,10 @@ fn remove_leftovers(dir: &Path) {
         });
         if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
             match fs::remove_file(entry.path()) {
-                Ok(()) => log::info!("removed {}, left by a writer that died", entry.path().display()),
+                Ok(()) => log::info!(
+                    "removed {}, left by a writer that died",
+                    entry.path().display()
+                ),
                 Err(e) => log::warn!("cannot remove {}: {e}", entry.path().display()),
             }
         }
@@ -1233,12 +1247,20 @@ fn copy_nodes_file(dir: &ShmDir, nodes: &NodesFile, generation: u64) -> Result<N
             let from = nodes.map.ptr() as *const u64;
             let to = mapping.ptr() as *mut u64;
             for i in 0..words {
-                std::ptr::write(to.add(i), atomic_u64(from.add(i) as *mut u64).load(Ordering::Relaxed));
+                std::ptr::write(
+                    to.add(i),
+                    atomic_u64(from.add(i) as *mut u64).load(Ordering::Relaxed),
+                );
             }
             let h = mapping.ptr() as *mut beostat_shm_nodes;
             (*h).generation = generation;
         }
-        Ok((nodes.index_offset, nodes.index_bits, nodes.used, nodes.record_count))
+        Ok((
+            nodes.index_offset,
+            nodes.index_bits,
+            nodes.used,
+            nodes.record_count,
+        ))
     })
 }
 
@@ -1332,7 +1354,10 @@ fn adopt_nodes(dir: &ShmDir) -> Option<(NodesFile, Vec<Slot>)> {
         && index_offset >= BEOSTAT_SHM_HEADER_BYTES
         && index_offset + (8 << index_bits) <= used;
     if !valid_header {
-        log::warn!("{}: not a node file of this layout; starting a new one", path.display());
+        log::warn!(
+            "{}: not a node file of this layout; starting a new one",
+            path.display()
+        );
         return None;
     }
     let mut slots = Vec::new();
@@ -1346,7 +1371,10 @@ fn adopt_nodes(dir: &ShmDir) -> Option<(NodesFile, Vec<Slot>)> {
         };
         let offset = offset as usize;
         if offset < BEOSTAT_SHM_HEADER_BYTES || offset + size_of::<beostat_node_record>() > used {
-            log::warn!("{}: index entry {i} points outside the file; starting a new one", path.display());
+            log::warn!(
+                "{}: index entry {i} points outside the file; starting a new one",
+                path.display()
+            );
             return None;
         }
         let record = map.ptr().wrapping_add(offset) as *mut beostat_node_record;
@@ -1370,12 +1398,18 @@ fn adopt_nodes(dir: &ShmDir) -> Option<(NodesFile, Vec<Slot>)> {
             && offset + shape.size() <= used
             && seen.insert(node);
         if !sane {
-            log::warn!("{}: record of node {node} is damaged; starting a new file", path.display());
+            log::warn!(
+                "{}: record of node {node} is damaged; starting a new file",
+                path.display()
+            );
             return None;
         }
         if seq % 2 == 1 {
-            // A writer was killed in the middle of this record: every field
-            // holds the old or the new report's value; let readers have it.
+            // A writer was killed in the middle of this record. If it was
+            // the node's first report, the state (stored last) is still
+            // empty and the node stays unreported; otherwise every field
+            // holds the previous or the interrupted report's value, each
+            // whole: let readers have it rather than EAGAIN forever.
             // SAFETY: we hold the writer lock; the word is inside the record.
             unsafe { atomic_u64(&raw mut (*record).seq).store(seq + 1, Ordering::Release) };
         }
@@ -1398,7 +1432,10 @@ fn adopt_nodes(dir: &ShmDir) -> Option<(NodesFile, Vec<Slot>)> {
     // A foreign or killed writer may have left bytes that were only
     // truncated into existence: back them now rather than meet SIGBUS.
     if let Err(e) = allocate_file(&file, 0, len) {
-        log::warn!("{}: cannot back the file's {len} bytes: {e}", path.display());
+        log::warn!(
+            "{}: cannot back the file's {len} bytes: {e}",
+            path.display()
+        );
     }
     let file_bytes = len;
     Some((

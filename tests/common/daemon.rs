@@ -73,6 +73,11 @@ pub fn start(shm: &Path, extra: &[&str]) -> Daemon {
 }
 
 impl Daemon {
+    /// The next log line if one is waiting (or arrives within a second).
+    pub fn try_log_line(&mut self) -> Option<String> {
+        self.log.recv_timeout(Duration::from_secs(1)).ok()
+    }
+
     pub fn next_log_line(&mut self) -> String {
         self.log
             .recv_timeout(Duration::from_secs(30))

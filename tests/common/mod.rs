@@ -261,10 +261,20 @@ pub fn record_offset(file: &[u8], node: i32) -> usize {
     let (index, bits) = index_parts(word(24));
     let mut slot = index_home(node, bits);
     loop {
-        let (n, offset) = entry_parts(word(index as usize + 8 * slot)).expect("node is in the index");
+        let (n, offset) =
+            entry_parts(word(index as usize + 8 * slot)).expect("node is in the index");
         if n == node {
             return offset as usize;
         }
         slot = (slot + 1) % (1 << bits);
     }
+}
+
+/// Whether process `pid` still runs (exists and is not a zombie).
+pub fn child_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.split_whitespace()
+            .nth(2)
+            .is_some_and(|state| state != "Z")
+    })
 }
