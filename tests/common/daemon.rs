@@ -25,7 +25,13 @@ impl Drop for Daemon {
 }
 
 pub fn start(shm: &Path, extra: &[&str]) -> Daemon {
+    start_with_env(shm, extra, &[])
+}
+
+/// [`start`] with extra environment variables (libfaketime, say).
+pub fn start_with_env(shm: &Path, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
     let mut child = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+        .envs(env.iter().copied())
         .args([
             "-d",
             "-p",
