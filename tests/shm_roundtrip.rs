@@ -377,6 +377,58 @@ fn a_reader_whose_file_is_truncated_gets_an_error_not_sigbus_then_fresh_data() {
     assert_eq!(reader.mhz(0).unwrap(), 6.0);
 }
 
+/// Regression (issue 11, item 5): facing a file with many unbacked pages,
+/// the SIGBUS guard mapped one page per fault until `vm.max_map_count` ran
+/// out, and the reader then died of SIGBUS. Now the first fault replaces
+/// the whole mapping: the reader's mapping count stays flat.
+#[test]
+fn a_file_truncated_under_thousands_of_records_costs_the_reader_one_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let many: Vec<_> = (0..16).map(|i| cpu(i, i, i, i)).collect();
+    {
+        let mut writer = ShmWriter::open(&options(&path)).unwrap();
+        for node in 0..3000 {
+            writer
+                .update(
+                    node,
+                    &NodeUpdate {
+                        stat_cpu: Some(&many),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        }
+    }
+    let maps = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let reader = Reader::new(&path);
+    assert_eq!(reader.cpu_count(2999).unwrap(), 16);
+    let before = maps();
+    // Every page past the header loses its backing.
+    let nodes = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join(NODES_FILE_NAME))
+        .unwrap();
+    nodes.set_len(4096).unwrap();
+    let mut errors = 0;
+    for node in 0..3000 {
+        // Each read touches another page of the lost part.
+        errors += usize::from(reader.cpu_percent(node, 0).is_err());
+    }
+    assert_eq!(errors, 3000, "every read fails cleanly");
+    let after = maps();
+    println!("{before} mappings before, {after} after 3000 faulting reads");
+    assert!(
+        after <= before + 4,
+        "{before} mappings before, {after} after"
+    );
+}
+
 #[test]
 fn fewer_interfaces_than_last_time_leave_zeroed_entries_in_the_file() {
     // The writer stores only the entries a report uses and zeroes the ones
