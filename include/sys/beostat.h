@@ -587,8 +587,9 @@ struct beostat_cpu_times {
  0.5 is 50%; pass 9999.0 to count every CPU the caller may use).
 
  Compute nodes (0 and up) that are up and whose access rules admit the
- caller count; the master (node -1) does not. Returns the count, or -1
- with errno set (ENOENT: no shm files).
+ caller count; the master (node -1) does not. Node numbers that never
+ reported (gaps) are skipped and down nodes count 0: neither makes the
+ call fail. Returns the count, or -1 with errno set (ENOENT: no shm files).
  */
 int beostat_count_idle_cpus(float threshold);
 
@@ -690,8 +691,9 @@ int beostat_get_disk_usage(int node, int *max, int *curr);
 /*
  [Reconstructed prototype.] Stores in `*node_list` a newly malloc()ed
  array of the compute nodes user `uid` (member of `gid_list`) may use,
- in increasing order; release it with free(). Returns the number of
- entries, or -1 with errno set.
+ in increasing order; release it with free(). Node numbers that never
+ reported are skipped and down nodes are not available; neither makes
+ the call fail. Returns the number of entries, or -1 with errno set.
  */
 int beostat_get_avail_nodes_by_id(int **node_list, uid_t uid, gid_t *gid_list, int gid_size);
 
@@ -702,7 +704,9 @@ int beostat_get_cpu_count(int node);
 
 /*
  [Reconstructed prototype.] One more than the highest node number that
- has reported (nodes are 0 .. count-1; the master is -1), or -1 with errno set.
+ has reported (nodes are 0 .. count-1; the master is -1), or -1 with
+ errno set. Numbers below it that never reported are gaps: calls on them
+ fail with ESRCH, and the whole-cluster calls skip them.
  */
 int beostat_get_node_count(void);
 

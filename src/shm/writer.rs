@@ -200,7 +200,12 @@ pub struct ShmWriter {
     growth_failed: Option<(Instant, Counter)>,
     /// Legacy stat samples widened to all modes (reused).
     widened: Vec<beostat_cpu_times>,
+    /// When a limit was last logged, per counter (see [`LIMIT_LOG_INTERVAL`]).
+    limit_logged: HashMap<Counter, Instant>,
 }
+
+/// A limit reached is logged at most this often per kind (always counted).
+const LIMIT_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Nanoseconds since the Epoch.
 pub fn now_ns() -> u64 {
@@ -280,6 +285,7 @@ impl ShmWriter {
             by_node,
             growth_failed: None,
             widened: Vec::new(),
+            limit_logged: HashMap::new(),
         };
         let start = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -394,11 +400,22 @@ impl ShmWriter {
         let wanted_cpus = stat_len.max(update.cpu_count.unwrap_or(0) as usize);
         if wanted_cpus > self.max_cpus as usize {
             self.add_counter(Counter::CpusTruncated, 1);
+            let max = self.max_cpus;
+            self.log_limit(Counter::CpusTruncated, || {
+                format!(
+                    "node {node} reported {wanted_cpus} CPUs; only the first {max} are recorded (--max-cpus)"
+                )
+            });
         }
         let cpus = wanted_cpus.min(self.max_cpus as usize) as u32;
         let devices_reported = update.net_dev.map_or(0, <[_]>::len);
         if devices_reported > MAX_NET_DEV {
             self.add_counter(Counter::NetDevsTruncated, 1);
+            self.log_limit(Counter::NetDevsTruncated, || {
+                format!(
+                    "node {node} reported {devices_reported} interfaces; only the first {MAX_NET_DEV} are recorded"
+                )
+            });
         }
         let devices = devices_reported.min(MAX_NET_DEV) as u32;
         let index = self.slot_for(node, RecordShape { cpus, devices })?;
@@ -543,6 +560,26 @@ impl ShmWriter {
             });
         }
         Ok(())
+    }
+
+    /// Logs `message()` as a warning unless `counter`'s limit was logged in
+    /// the last [`LIMIT_LOG_INTERVAL`].
+    fn log_limit(&mut self, counter: Counter, message: impl FnOnce() -> String) {
+        let now = Instant::now();
+        if self
+            .limit_logged
+            .get(&counter)
+            .is_some_and(|at| now.duration_since(*at) < LIMIT_LOG_INTERVAL)
+        {
+            return;
+        }
+        self.limit_logged.insert(counter, now);
+        log::warn!(
+            "{} (counted as {}; not logged again for {} s)",
+            message(),
+            counter.name(),
+            LIMIT_LOG_INTERVAL.as_secs()
+        );
     }
 
     /// Sets or clears the access rules of `node`.
