@@ -728,6 +728,16 @@ impl ShmWriter {
             return Ok(false);
         }
         if !control_ok {
+            // A control file that another live writer has locked: that
+            // writer owns the directory now; stop rather than fight it.
+            if let Ok(theirs) = self.dir.open_file(CONTROL_FILE_NAME, Create::No) {
+                let path = dir.join(CONTROL_FILE_NAME);
+                if let Err(e @ Error::WriterRunning { .. }) = lock_exclusive(&theirs, &dir, &path) {
+                    return Err(e);
+                }
+            }
+        }
+        if !control_ok {
             self.recreate_control()?;
         }
         self.recreate_nodes(true)?;
@@ -974,6 +984,7 @@ impl ShmWriter {
         self.nodes.map = Mapping::read_write(&self.nodes.file, target, &path)?;
         self.nodes.file_bytes = target;
         self.publish_counts();
+        self.add_counter(Counter::FileGrowths, 1);
         Ok(())
     }
 
