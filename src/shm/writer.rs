@@ -946,6 +946,12 @@ impl ShmWriter {
             self.grow_file(end)?;
         }
         self.nodes.used = end;
+        // Published before anything in the new space is named by the index,
+        // so a writer killed at any point leaves no entry past `used_bytes`
+        // (space allocated and never named is merely lost, one record at most).
+        let h = self.nodes.map.ptr() as *mut beostat_shm_nodes;
+        // SAFETY: the mapping covers the header; the word is accessed atomically.
+        unsafe { atomic_u64(&raw mut (*h).used_bytes).store(end as u64, Ordering::Release) };
         Ok(offset)
     }
 
