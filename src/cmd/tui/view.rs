@@ -1,0 +1,313 @@
+//! Drawing the monitor: the title line, the body (Classic table, compact
+//! grid or one node's detail), the bottom line (keys, the filter being
+//! typed, or the last read's error) and the help over them.
+//!
+//! [`draw`] is a pure function of a [`Screen`]: tests render it into
+//! ratatui's `TestBackend` and read the buffer.
+
+use super::app::{NodeInfo, Screen};
+use super::columns::{self, Column};
+use super::detail;
+use super::keys::KEYS;
+use super::palette::{Palette, CURSOR, TITLE};
+use crate::cmd::table::Level;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::Frame;
+use std::time::Duration;
+
+/// Draws `screen` over the whole frame.
+pub fn draw(frame: &mut Frame, screen: &Screen) {
+    let [top, body, bottom] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    let palette = Palette::new(screen.colour);
+
+    frame.render_widget(Paragraph::new(title(screen, top.width)), top);
+    match screen.detail.and_then(|n| screen.node(n)) {
+        Some(node) => detail::draw(frame, body, node, screen.detail_offset, palette),
+        None if screen.compact => draw_compact(frame, body, screen, palette),
+        None => draw_classic(frame, body, screen, palette),
+    }
+    frame.render_widget(
+        Paragraph::new(bottom_line(screen, palette, bottom.width)),
+        bottom,
+    );
+    if screen.help {
+        draw_help(frame, frame.area());
+    }
+}
+
+/// Joins `parts` with two spaces, leaving out those that do not fit
+/// (later parts go first); the first part is always kept.
+fn fit_parts(parts: &[String], width: u16) -> String {
+    let mut line = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        let candidate = if i == 0 {
+            part.clone()
+        } else {
+            format!("{line}  {part}")
+        };
+        if i == 0 || columns::width(&candidate) <= width as usize {
+            line = candidate;
+        }
+    }
+    line
+}
+
+/// The title: counts, then the view, its sort and filter, and the interval.
+fn title(screen: &Screen, width: u16) -> Line<'static> {
+    let (nodes, up, down) = screen.counts();
+    let mut parts = vec![format!("beostatus  {nodes} nodes: {up} up, {down} down")];
+    if !screen.filter.is_empty() {
+        let shown = screen.visible().len();
+        parts.push(format!("{shown} shown: {}", screen.filter.text()));
+    }
+    parts.push(format!("every {}", interval_text(screen.interval)));
+    if screen.compact {
+        parts.push("compact".into());
+    } else {
+        parts.push("classic".into());
+        let arrow = if screen.descending { "↓" } else { "↑" };
+        parts.push(format!("sort {}{arrow}", screen.sort.name()));
+    }
+    Line::styled(fit_parts(&parts, width), TITLE)
+}
+
+/// The bottom line: the filter being typed, else the error, else keys.
+fn bottom_line(screen: &Screen, palette: Palette, width: u16) -> Line<'static> {
+    if let Some(text) = &screen.prompt {
+        return Line::from(format!("filter (0-15,32 up down name; Enter Esc): {text}▏"));
+    }
+    if let Some(e) = &screen.error {
+        return Line::styled(format!("error: {e}"), palette.error());
+    }
+    if screen.detail.is_some() {
+        let parts = [
+            "Esc back",
+            "← → other node",
+            "↑↓ scroll",
+            "? help",
+            "q quit",
+        ];
+        return Line::from(fit_parts(&parts.map(String::from), width));
+    }
+    let parts = [
+        "q quit",
+        "? help",
+        "Enter detail",
+        "/ filter",
+        "s sort",
+        "c classic/compact",
+        "r refresh",
+    ]
+    .map(String::from);
+    Line::from(fit_parts(&parts, width))
+}
+
+fn interval_text(interval: Duration) -> String {
+    let secs = interval.as_secs_f64();
+    if secs.fract() == 0.0 {
+        format!("{secs:.0}s")
+    } else {
+        format!("{secs}s")
+    }
+}
+
+/// The first item to show so that `cursor` is among the `visible` items
+/// from `offset` on (and no space is wasted past the end).
+pub fn scrolled(offset: usize, cursor: usize, count: usize, visible: usize) -> usize {
+    let visible = visible.max(1);
+    let offset = offset.min(count.saturating_sub(visible));
+    if cursor < offset {
+        cursor
+    } else if cursor >= offset + visible {
+        cursor + 1 - visible
+    } else {
+        offset
+    }
+}
+
+/// `text` padded to `width` (left or right), cut with `…` if it is longer
+/// (only host names can be: numbers set their column's width).
+fn pad(text: &str, width: usize, left: bool) -> String {
+    let have = columns::width(text);
+    if have > width {
+        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        return cut;
+    }
+    let fill = " ".repeat(width - have);
+    if left {
+        format!("{text}{fill}")
+    } else {
+        format!("{fill}{text}")
+    }
+}
+
+fn draw_classic(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette) {
+    let nodes = screen.visible();
+    let layout = columns::layout(&nodes, screen.cpu_columns, screen.sort, area.width);
+    let heading: Vec<Span> = layout
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &(column, width))| {
+            let gap = Span::raw(if i == 0 { "" } else { " " });
+            let text = pad(&column.heading(), width, column.left_aligned());
+            [gap, Span::styled(text, TITLE)]
+        })
+        .collect();
+    let mut lines = vec![Line::from(heading)];
+
+    let visible = area.height.saturating_sub(1) as usize;
+    let cursor = screen.cursor_position(&nodes);
+    let offset = scrolled(screen.offset, cursor, nodes.len(), visible);
+    for (i, node) in nodes.iter().enumerate().skip(offset).take(visible) {
+        let line = classic_row(node, &layout, palette);
+        lines.push(if i == cursor {
+            line.patch_style(CURSOR)
+        } else {
+            line
+        });
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn classic_row(node: &NodeInfo, layout: &[(Column, usize)], palette: Palette) -> Line<'static> {
+    let stale = !node.is_up();
+    let mut spans = Vec::new();
+    for (i, &(column, width)) in layout.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(" "));
+        }
+        if column == Column::Up {
+            let glyph = palette.usable(node.row.available);
+            spans.push(glyph);
+            spans.push(Span::raw(" ".repeat(width.saturating_sub(1))));
+            continue;
+        }
+        let text = pad(&column.text(node), width, column.left_aligned());
+        let style = match column.busy(node) {
+            Some(f) if !stale => palette.load(f),
+            _ => Style::new(),
+        };
+        spans.push(Span::styled(text, style));
+    }
+    let line = Line::from(spans);
+    if stale {
+        // Last data, greyed out, as the Classic view showed it.
+        line.patch_style(palette.stale())
+    } else {
+        line
+    }
+}
+
+/// Nodes per grid line for a body `width` columns wide: groups of ten
+/// cells and a space, after a 6-column label.
+pub fn cells_per_line(width: u16) -> usize {
+    let groups = (width.saturating_sub(6) / 11).max(1);
+    groups as usize * 10
+}
+
+fn draw_compact(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette) {
+    let nodes = screen.visible();
+    let cursor = nodes
+        .get(screen.cursor_position(&nodes))
+        .map(|n| n.row.node);
+    let per_line = cells_per_line(area.width);
+    let highest = screen.nodes.iter().map(|n| n.row.node).max().unwrap_or(-1);
+    let cell = |number: i32| -> Span<'static> {
+        let span = match screen.node(number) {
+            Some(n) if !screen.filter.matches(n) => palette.hidden(),
+            Some(n) => palette.level(n.row.level()),
+            None if screen.filter.matches_missing(number) => palette.level(Level::Missing),
+            None => palette.hidden(),
+        };
+        if cursor == Some(number) {
+            span.patch_style(CURSOR)
+        } else {
+            span
+        }
+    };
+
+    let mut lines = Vec::new();
+    if screen.node(crate::cmd::MASTER).is_some() {
+        lines.push(Line::from(vec![
+            Span::raw("master "),
+            cell(crate::cmd::MASTER),
+        ]));
+    }
+    let legend = [
+        (Level::Idle, " <25% "),
+        (Level::Light, " <50% "),
+        (Level::Heavy, " <75% "),
+        (Level::Busy, " busy "),
+        (Level::Down, " down "),
+        (Level::Missing, " none"),
+    ];
+    let mut legend_line = vec![Span::raw("CPU ")];
+    for (level, text) in legend {
+        legend_line.push(palette.level(level));
+        legend_line.push(Span::raw(text));
+    }
+    lines.push(Line::from(legend_line));
+    let fixed = lines.len();
+
+    let count = (highest + 1).max(0) as usize;
+    let line_count = count.div_ceil(per_line);
+    let visible = (area.height as usize).saturating_sub(fixed);
+    let cursor_line = cursor
+        .filter(|&c| c >= 0)
+        .map_or(0, |c| c as usize / per_line);
+    let offset = scrolled(screen.offset, cursor_line, line_count, visible);
+    for line in (offset..line_count).take(visible) {
+        let first = line * per_line;
+        let mut spans = vec![Span::raw(format!("{first:>5}"))];
+        for number in first..(first + per_line).min(count) {
+            if (number - first) % 10 == 0 {
+                spans.push(Span::raw(" "));
+            }
+            spans.push(cell(number as i32));
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The help: every key of [`KEYS`] in a box over the middle of the screen.
+fn draw_help(frame: &mut Frame, area: Rect) {
+    let keys_width = KEYS
+        .iter()
+        .map(|(k, _)| columns::width(k))
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(pad(keys, keys_width, true), TITLE),
+                Span::raw("  "),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    let widest = lines.iter().map(Line::width).max().unwrap_or(0) as u16;
+    let width = (widest + 2).min(area.width);
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let box_area = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, box_area);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")),
+        box_area,
+    );
+}
