@@ -1096,49 +1096,112 @@ fn beostatus_runs_in_a_real_terminal_and_quits_on_q() {
         }
     }
     let _server = Server(socket.clone());
-    let command = format!(
-        "{BEOSTATUS} --shm-dir {} -i 1; echo exit=$?; sleep 30",
-        dir.path().display()
-    );
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-x",
-        "100",
-        "-y",
-        "12",
-        "-s",
-        "t",
-        &command,
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    let capture =
-        || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-    let wait_for = |what: &str| {
+    let start = |session: &str, environment: &str, args: &str| {
+        let command = format!(
+            "{environment} {BEOSTATUS} --shm-dir {} -i 1 {args}; echo exit=$?; sleep 30",
+            dir.path().display()
+        );
+        // 80x24: the size the issue found the table cut at.
+        let started = tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            session,
+            &command,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+    };
+    let capture = |session: &str| {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", session]).stdout).into_owned()
+    };
+    let wait_until = |session: &str, what: &str, done: &dyn Fn(&str) -> bool| {
         for _ in 0..100 {
-            let screen = capture();
-            if screen.contains(what) {
+            let screen = capture(session);
+            if done(&screen) {
                 return screen;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("{what:?} never appeared:\n{}", capture());
+        panic!("never {what}:\n{}", capture(session));
     };
+    let wait_for = |what: &str| {
+        wait_until("t", &format!("showed {what:?}"), &|screen| {
+            screen.contains(what)
+        })
+    };
+    let keys = |keys: &[&str]| {
+        for key in keys {
+            tmux(&["send-keys", "-t", "t", key]);
+        }
+    };
+    start("t", "", "");
     let screen = wait_for("q quit");
     assert!(screen.contains("4 nodes: 3 up, 1 down"), "{screen}");
     assert!(screen.contains("down 1h00m"), "{screen}");
-    tmux(&["send-keys", "-t", "t", "c"]);
+
+    // Help: every key, then any key closes it. (A capture can catch a
+    // frame half drawn, so wait for all of it.)
+    keys(&["?"]);
+    let help_shown = |screen: &str| {
+        KEYS.iter()
+            .all(|(keys, what)| screen.contains(keys) && screen.contains(what))
+    };
+    wait_until("t", "listed every key", &help_shown);
+    keys(&["x"]);
+    wait_until("t", "closed the help", &|screen| {
+        !screen.contains("keys (any key closes)")
+    });
+
+    // Detail of node 0 (the cursor starts on the master, one row above):
+    // one bar per CPU, ending with the use the reader returns.
+    keys(&["j", "Enter"]);
+    let reader = Reader::new(dir.path());
+    let bars: Vec<(String, String)> = (0..reader.cpu_count(0).unwrap())
+        .map(|c| {
+            let busy = percent(reader.cpu_percent(0, c).unwrap());
+            (format!("cpu{c} "), format!(" {busy}"))
+        })
+        .collect();
+    let detail_shown = |screen: &str| {
+        screen.contains("node 0 (n0)  up")
+            && screen.lines().any(|l| l.starts_with("eth0 "))
+            && bars.iter().all(|(cpu, busy)| {
+                screen
+                    .lines()
+                    .any(|l| l.starts_with(cpu.as_str()) && l.trim_end().ends_with(busy.as_str()))
+            })
+    };
+    wait_until("t", "showed node 0's detail", &detail_shown);
+    keys(&["Escape"]);
+    wait_until("t", "went back to the table", &|screen| {
+        screen.lines().any(|l| l.starts_with("Node "))
+    });
+
+    keys(&["c"]);
     // The footer names both views ("c classic/compact"), so wait for the
     // title's view name, then for the cells themselves.
-    let screen = wait_for("every 1s  compact");
-    assert!(screen.contains("    0 ■■·■"), "{screen}");
-    tmux(&["send-keys", "-t", "t", "q"]);
+    wait_for("every 1s  compact");
+    wait_for("    0 ■■·■");
+    keys(&["q"]);
     let screen = wait_for("exit=");
     assert!(screen.contains("exit=0"), "{screen}");
     assert!(
         !screen.contains("q quit"),
         "the alternate screen is gone:\n{screen}"
     );
+
+    // NO_COLOR: the grid tells the states by character, as --once does.
+    start("u", "NO_COLOR=1", "--compact");
+    let screen = wait_until("u", "showed the grid", &|screen| {
+        screen.contains("    0 ox-O")
+    });
+    assert!(screen.contains("master o"), "{screen}");
+    tmux(&["send-keys", "-t", "u", "q"]);
+    wait_until("u", "quit", &|screen| screen.contains("exit=0"));
 }
 
 /// A running exporter; killed when dropped.
