@@ -9,9 +9,9 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 /// Every key, as the help lists it: (keys, what they do).
 pub const KEYS: &[(&str, &str)] = &[
-    ("? h", "this help (any key closes it)"),
+    ("? h", "list every key (any key closes the list)"),
     ("q Ctrl-C", "quit"),
-    ("Esc", "close the detail or the filter; else quit"),
+    ("Esc", "leave detail or filter prompt, else quit"),
     ("↑ ↓ j k", "move the cursor (detail: scroll)"),
     ("← →", "grid: previous/next node; detail: same"),
     ("PgUp PgDn Space", "move a page"),
