@@ -250,7 +250,12 @@ impl Screen {
 
     /// The node numbered `node`, if it reported.
     pub fn node(&self, node: i32) -> Option<&NodeInfo> {
-        self.nodes.iter().find(|n| n.row.node == node)
+        // Reads list nodes in increasing order (the master, -1, first); the
+        // grid asks for every number, so this must not be a linear scan.
+        self.nodes
+            .binary_search_by_key(&node, |n| n.row.node)
+            .ok()
+            .map(|i| &self.nodes[i])
     }
 
     /// The nodes the filter lets through: sorted in the table, in node

@@ -141,8 +141,8 @@ pub fn layout(
     width: u16,
 ) -> Vec<(Column, usize)> {
     use Column::*;
-    let rows: Vec<_> = nodes.iter().map(|n| n.row.clone()).collect();
-    let mut cpus = match CpuColumns::choose(&rows, per_cpu_limit) {
+    let widest = nodes.iter().map(|n| n.row.cpus.len()).max().unwrap_or(0);
+    let mut cpus = match CpuColumns::for_widest(widest, per_cpu_limit) {
         CpuColumns::PerCpu(n) => (0..n).map(Cpu).collect(),
         CpuColumns::Summary => vec![CpuCount, CpuAvg, CpuMax],
     };

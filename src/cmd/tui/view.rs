@@ -13,6 +13,8 @@ use super::palette::{Palette, CURSOR, TITLE};
 use crate::cmd::table::Level;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
+#[cfg(test)]
+use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
@@ -310,4 +312,104 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         Paragraph::new(lines).block(Block::bordered().title(" keys (any key closes) ")),
         box_area,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::app::testing::{info, screen};
+    use super::super::app::SortKey;
+    use super::super::detail;
+    use super::*;
+    use crate::cmd::format::percent;
+    use crate::shm::NodeState;
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+
+    fn render(screen: &Screen, width: u16, height: u16) -> ratatui::buffer::Buffer {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|f| draw(f, screen)).unwrap();
+        terminal.backend().buffer().clone()
+    }
+
+    fn line(buffer: &ratatui::buffer::Buffer, y: u16) -> String {
+        (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol())
+            .collect()
+    }
+
+    #[test]
+    fn a_narrow_table_keeps_the_column_it_is_sorted_by() {
+        let nodes: Vec<_> = (0..3)
+            .map(|n| info(n, NodeState::Up, &[0.5; 8], 10.0 + n as f32))
+            .collect();
+        let refs: Vec<&NodeInfo> = nodes.iter().collect();
+        let shown = |sort, width| -> Vec<Column> {
+            columns::layout(&refs, 8, sort, width)
+                .into_iter()
+                .map(|(c, _)| c)
+                .collect()
+        };
+        assert_eq!(
+            shown(SortKey::Node, 30),
+            [Column::Node, Column::State, Column::CpuAvg, Column::Memory]
+        );
+        // Load (5 wide with "10.00") pushes Memory out: 4+5+7+5 and gaps.
+        assert_eq!(
+            shown(SortKey::Load, 30),
+            [Column::Node, Column::State, Column::CpuAvg, Column::Load]
+        );
+        assert_eq!(shown(SortKey::Node, 3), [Column::Node], "Node at the least");
+    }
+
+    #[test]
+    fn many_cpus_get_bars_in_columns_and_whole_numbers() {
+        let cpus: Vec<f32> = (0..64).map(|c| c as f32 / 63.0).collect();
+        let node = info(0, NodeState::Up, &cpus, 1.0);
+        for (width, columns) in [(100, 4), (40, 1)] {
+            let lines = detail::lines(&node, width, Palette::new(true));
+            let bars: Vec<String> = lines
+                .iter()
+                .map(|l| l.to_string())
+                .filter(|l| l.starts_with("cpu"))
+                .collect();
+            assert_eq!(bars.len(), 64 / columns, "at {width}");
+            for (i, bar) in bars.iter().enumerate() {
+                assert!(Span::raw(bar.as_str()).width() <= width, "{bar}");
+                let first = cpus[i];
+                assert!(
+                    bar.contains(&format!("cpu{i} ")) && bar.contains(&percent(first)),
+                    "{bar}"
+                );
+                let last = (columns - 1) * bars.len() + i;
+                assert!(bar.trim_end().ends_with(&percent(cpus[last])), "{bar}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_grid_of_ten_thousand_nodes_scrolls_to_the_cursor() {
+        let mut s = screen(
+            (0..10_000)
+                .map(|n| info(n, NodeState::Up, &[(n % 4) as f32 / 4.0], 0.0))
+                .collect(),
+        );
+        s.compact = true;
+        s.cursor = Some(5000);
+        let buffer = render(&s, 80, 24);
+        let per_line = cells_per_line(80);
+        let first = 5000 / per_line * per_line;
+        let y = (0..24)
+            .find(|&y| line(&buffer, y).starts_with(&format!("{first:>5} ")))
+            .expect("the cursor's line is on screen");
+        // Label, then a space before each group of ten.
+        let offset = 5000 - first;
+        let x = (5 + offset + offset / 10 + 1) as u16;
+        assert!(buffer[(x, y)].modifier.contains(Modifier::REVERSED));
+        assert_eq!(buffer[(x, y)].symbol(), "■");
+        assert_eq!(
+            buffer[(x, y)].fg,
+            Color::Green,
+            "node 5000 is at 0%: the idle colour"
+        );
+    }
 }
