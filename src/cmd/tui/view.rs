@@ -338,6 +338,36 @@ mod tests {
     }
 
     #[test]
+    fn every_view_draws_in_tiny_terminals() {
+        let mut s = screen(vec![
+            info(-1, NodeState::Up, &[0.5], 0.0),
+            info(7, NodeState::Down, &[1.0; 4], 2.0),
+        ]);
+        s.nodes[1].interfaces.push(super::super::app::Interface {
+            name: "eth0".into(),
+            received: 1,
+            transmitted: 2,
+            rates: Some((3, 4)),
+        });
+        for (compact, detail, help) in [
+            (false, None, false),
+            (true, None, false),
+            (false, Some(7), false),
+            (false, None, true),
+        ] {
+            s.compact = compact;
+            s.detail = detail;
+            s.help = help;
+            render(&s, 1, 1);
+            for (width, height) in [(5, 2), (12, 3), (20, 6)] {
+                let buffer = render(&s, width, height);
+                let corner = if help { "┌" } else { "b" };
+                assert_eq!(buffer[(0, 0)].symbol(), corner, "title or help box");
+            }
+        }
+    }
+
+    #[test]
     fn a_narrow_table_keeps_the_column_it_is_sorted_by() {
         let nodes: Vec<_> = (0..3)
             .map(|n| info(n, NodeState::Up, &[0.5; 8], 10.0 + n as f32))
