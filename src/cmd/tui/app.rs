@@ -14,7 +14,6 @@ use crate::cmd::table::{self, NodeRow};
 use crate::cmd::{Disk, Snapshot};
 use crate::shm::{NodeData, NodeState};
 use crate::types::{beostat_loadavg, beostat_meminfo};
-use std::cmp::Ordering;
 use std::time::Duration;
 
 /// Text that came from the network (host and interface names), made
@@ -158,15 +157,15 @@ impl SortKey {
         self != SortKey::Node
     }
 
-    /// Compares two nodes by this key alone, smallest first.
-    fn compare(self, a: &NodeInfo, b: &NodeInfo) -> Ordering {
-        let fraction = |f: Option<f32>| f.unwrap_or(-1.0);
+    /// The number a node is sorted by (node number for [`SortKey::Node`]);
+    /// nodes without the value sort below every node with one.
+    fn value(self, node: &NodeInfo) -> f64 {
         match self {
-            SortKey::Node => a.row.node.cmp(&b.row.node),
-            SortKey::Cpu => a.row.cpu_mean().total_cmp(&b.row.cpu_mean()),
-            SortKey::Load => a.loadavg.load[0].total_cmp(&b.loadavg.load[0]),
-            SortKey::Memory => fraction(a.row.memory).total_cmp(&fraction(b.row.memory)),
-            SortKey::Network => a.row.net_rate.cmp(&b.row.net_rate),
+            SortKey::Node => f64::from(node.row.node),
+            SortKey::Cpu => f64::from(node.row.cpu_mean()),
+            SortKey::Load => f64::from(node.loadavg.load[0]),
+            SortKey::Memory => node.row.memory.map_or(-1.0, f64::from),
+            SortKey::Network => node.row.net_rate as f64,
         }
     }
 }
@@ -270,19 +269,22 @@ impl Screen {
             return nodes;
         }
         if self.sort != SortKey::Node {
+            // Each value once (a mean over many CPUs is not free), then sort.
+            let mut keyed: Vec<(f64, &NodeInfo)> =
+                nodes.into_iter().map(|n| (self.sort.value(n), n)).collect();
             // A down node's numbers are old: they go last either way.
-            nodes.sort_by(|a, b| {
-                let by_key = self.sort.compare(a, b);
-                let by_key = if self.descending {
-                    by_key.reverse()
+            keyed.sort_by(|(va, a), (vb, b)| {
+                let by_value = if self.descending {
+                    vb.total_cmp(va)
                 } else {
-                    by_key
+                    va.total_cmp(vb)
                 };
                 b.is_up()
                     .cmp(&a.is_up())
-                    .then(by_key)
+                    .then(by_value)
                     .then(a.row.node.cmp(&b.row.node))
             });
+            nodes = keyed.into_iter().map(|(_, n)| n).collect();
         } else if self.descending {
             nodes.reverse();
         }
