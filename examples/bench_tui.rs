@@ -19,6 +19,9 @@ use ratatui::Terminal;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// Turns the screen into the view to draw.
+type SetUp = fn(&mut Screen);
+
 fn median(mut times: Vec<Duration>) -> f64 {
     times.sort();
     times[times.len() / 2].as_secs_f64() * 1000.0
@@ -68,7 +71,7 @@ fn main() -> ExitCode {
     );
 
     let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
-    let views: [(&str, fn(&mut Screen)); 5] = [
+    let views: [(&str, SetUp); 5] = [
         ("classic, node order", |_| {}),
         ("classic, sorted by CPU", |s| s.sort_by(SortKey::Cpu)),
         ("classic, filter 5000-5999 up", |s| {
