@@ -67,7 +67,7 @@ pub fn handle_key(key: KeyEvent, screen: &mut Screen, view: Viewport) -> Action 
             KeyCode::Backspace => {
                 text.pop();
             }
-            KeyCode::Char(c) => text.push(c),
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => text.push(c),
             _ => return Action::Nothing,
         }
         return Action::Redraw;

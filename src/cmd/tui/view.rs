@@ -13,8 +13,6 @@ use super::palette::{Palette, CURSOR, TITLE};
 use crate::cmd::table::Level;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
-#[cfg(test)]
-use ratatui::style::{Color, Modifier};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
@@ -323,6 +321,7 @@ mod tests {
     use crate::cmd::format::percent;
     use crate::shm::NodeState;
     use ratatui::backend::TestBackend;
+    use ratatui::style::{Color, Modifier};
     use ratatui::Terminal;
 
     fn render(screen: &Screen, width: u16, height: u16) -> ratatui::buffer::Buffer {
