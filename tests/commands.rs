@@ -472,7 +472,6 @@ fn fixture_screen(dir: &Path, colour: bool) -> Screen {
 fn write_wide_fixture(dir: &Path) -> ShmWriter {
     let mut options = WriterOptions::new(dir);
     options.node_capacity = 4;
-    options.cpu_capacity = 8;
     let mut w = ShmWriter::open(&options).unwrap();
     let now = now_ns();
     for node in 0..3i64 {
