@@ -1176,6 +1176,20 @@ fn beostatus_runs_in_a_real_terminal_and_quits_on_q() {
     };
     wait_until("t", "showed node 0's detail", &detail_shown);
     keys(&["Escape"]);
+    let screen = wait_until("t", "went back to the table", &|screen| {
+        screen.lines().any(|l| l.starts_with("Node "))
+            && screen.lines().any(|l| l.starts_with("3 "))
+    });
+
+    // The mouse: a click on node 3's row puts the cursor there, a second
+    // opens its detail. (An SGR mouse report, as the terminal sends it;
+    // columns and lines count from 1.)
+    let line = screen.lines().position(|l| l.starts_with("3 ")).unwrap() + 1;
+    let click = format!("\x1b[<0;1;{line}M");
+    tmux(&["send-keys", "-t", "t", "-l", &click]);
+    tmux(&["send-keys", "-t", "t", "-l", &click]);
+    wait_for("node 3 (n3)  up");
+    keys(&["Escape"]);
     wait_until("t", "went back to the table", &|screen| {
         screen.lines().any(|l| l.starts_with("Node "))
     });

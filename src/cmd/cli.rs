@@ -80,7 +80,8 @@ impl BeostatArgs {
     after_help = "Keys: ? or h lists every key. Enter: the node's detail (a bar per CPU, \
                   memory, disk, interface rates). /: filter (node lists like 0-15,32, up, \
                   down, part of a host name). s: sort by node, CPU, load, memory, network; \
-                  S: reverse. c: classic/compact. r: refresh. q: quit.\n\
+                  S: reverse. c: classic/compact. r: refresh. q: quit. Mouse: the wheel \
+                  moves, a click selects, a second click opens the detail.\n\
                   Up: the node is up and you may use it. Memory: held by programs \
                   (buffers and cache excluded).\n\
                   Nodes that stopped reporting keep their last data, greyed out, \

@@ -5,6 +5,7 @@
 //! - [`app`]: the state (nodes of the last read, cursor, sort, filter);
 //! - [`filter`]: the `/` filter's words;
 //! - [`keys`]: the key table and what each key does;
+//! - [`mouse`]: wheel and clicks (optional: every action has a key);
 //! - [`columns`]: the table's columns and which fit a width;
 //! - [`view`]: drawing a frame ([`draw`] is a pure function of a [`Screen`];
 //!   tests render it into ratatui's `TestBackend` and read the buffer);
@@ -21,6 +22,7 @@ pub mod columns;
 pub mod detail;
 pub mod filter;
 pub mod keys;
+pub mod mouse;
 pub mod palette;
 pub mod view;
 
@@ -32,7 +34,10 @@ use super::Snapshot;
 use crate::error::{Error, Result};
 use crate::shm::Reader;
 use keys::{handle_key, Action, Viewport};
-use ratatui::crossterm::event::{self, Event};
+use mouse::handle_mouse;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::execute;
+use ratatui::layout::Rect;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
@@ -62,10 +67,20 @@ pub fn run(reader: &Reader, options: Options, available: impl Fn(i32) -> bool) -
     let mut screen = Screen::new(&options);
     screen.update(&first, &available);
     let mut terminal = ratatui::try_init().map_err(|e| Error::io("set up the terminal", e))?;
-    let result = event_loop(&mut terminal, reader, &mut screen, options, available);
+    // ratatui's panic hook restores the terminal; release the mouse first.
+    let restore_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+        restore_hook(info);
+    }));
+    let result = execute!(std::io::stdout(), EnableMouseCapture)
+        .map_err(|e| Error::io("set up the terminal", e))
+        .and_then(|()| event_loop(&mut terminal, reader, &mut screen, options, available));
     // Restore even when the loop failed; report the loop's error first.
+    let released = execute!(std::io::stdout(), DisableMouseCapture)
+        .map_err(|e| Error::io("restore the terminal", e));
     let restored = ratatui::try_restore().map_err(|e| Error::io("restore the terminal", e));
-    result.and(restored)
+    result.and(released).and(restored)
 }
 
 /// The sizes keys move by, for a terminal of `width` × `height`: the title,
@@ -88,9 +103,10 @@ fn event_loop(
     let mut next_read = Instant::now() + options.interval;
     loop {
         terminal.draw(|f| draw(f, screen)).map_err(terminal_error)?;
-        let view = terminal
-            .size()
-            .map_or(viewport(80, 24), |s| viewport(s.width, s.height));
+        let size = terminal.size().map_or(Rect::new(0, 0, 80, 24), |s| {
+            Rect::new(0, 0, s.width, s.height)
+        });
+        let view = viewport(size.width, size.height);
         let mut refresh = false;
         loop {
             let wait = next_read.saturating_duration_since(Instant::now());
@@ -110,6 +126,10 @@ fn event_loop(
                         break;
                     }
                     Action::Nothing => {}
+                },
+                Event::Mouse(mouse) => match handle_mouse(mouse, screen, size) {
+                    Action::Nothing => {}
+                    _ => break,
                 },
                 Event::Resize(..) => break,
                 _ => {}

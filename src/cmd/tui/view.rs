@@ -18,14 +18,19 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 use ratatui::Frame;
 use std::time::Duration;
 
-/// Draws `screen` over the whole frame.
-pub fn draw(frame: &mut Frame, screen: &Screen) {
-    let [top, body, bottom] = Layout::vertical([
+/// The title line, the body and the bottom line of a screen `area`.
+pub fn areas(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
         Constraint::Length(1),
         Constraint::Min(0),
         Constraint::Length(1),
     ])
-    .areas(frame.area());
+    .areas(area)
+}
+
+/// Draws `screen` over the whole frame.
+pub fn draw(frame: &mut Frame, screen: &Screen) {
+    let [top, body, bottom] = areas(frame.area());
     let palette = Palette::new(screen.colour);
 
     frame.render_widget(Paragraph::new(title(screen, top.width)), top);
@@ -164,9 +169,8 @@ fn draw_classic(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette
         .collect();
     let mut lines = vec![Line::from(heading)];
 
-    let visible = area.height.saturating_sub(1) as usize;
+    let (offset, visible) = table_rows(screen, &nodes, area);
     let cursor = screen.cursor_position(&nodes);
-    let offset = scrolled(screen.offset, cursor, nodes.len(), visible);
     for (i, node) in nodes.iter().enumerate().skip(offset).take(visible) {
         let line = classic_row(node, &layout, palette);
         lines.push(if i == cursor {
@@ -176,6 +180,17 @@ fn draw_classic(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette
         });
     }
     frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The table's first row shown (an index into `nodes`, the visible nodes)
+/// and how many rows fit under the heading in the body `area`.
+pub fn table_rows(screen: &Screen, nodes: &[&NodeInfo], area: Rect) -> (usize, usize) {
+    let visible = area.height.saturating_sub(1) as usize;
+    let cursor = screen.cursor_position(nodes);
+    (
+        scrolled(screen.offset, cursor, nodes.len(), visible),
+        visible,
+    )
 }
 
 fn classic_row(node: &NodeInfo, layout: &[(Column, usize)], palette: Palette) -> Line<'static> {
@@ -214,13 +229,82 @@ pub fn cells_per_line(width: u16) -> usize {
     groups as usize * 10
 }
 
+/// Where the compact grid puts its cells in the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grid {
+    /// Whether the master has its own line at the top.
+    pub master_line: bool,
+    /// Lines above the grid (the master's, the legend).
+    pub fixed: usize,
+    /// Node numbers per grid line.
+    pub per_line: usize,
+    /// Cells in the grid: numbers 0 to the highest that reported.
+    pub count: usize,
+    /// First grid line shown.
+    pub offset: usize,
+    /// Grid lines that fit.
+    pub visible: usize,
+}
+
+impl Grid {
+    /// The grid of `screen` in the body `area`.
+    pub fn of(screen: &Screen, area: Rect) -> Grid {
+        let master_line = screen.node(crate::cmd::MASTER).is_some();
+        let fixed = usize::from(master_line) + 1;
+        let per_line = cells_per_line(area.width);
+        let highest = screen.nodes.iter().map(|n| n.row.node).max().unwrap_or(-1);
+        let count = (highest + 1).max(0) as usize;
+        let nodes = screen.visible();
+        let cursor_line = nodes
+            .get(screen.cursor_position(&nodes))
+            .map_or(0, |n| n.row.node.max(0) as usize / per_line);
+        let visible = (area.height as usize).saturating_sub(fixed);
+        let offset = scrolled(
+            screen.offset,
+            cursor_line,
+            count.div_ceil(per_line),
+            visible,
+        );
+        Grid {
+            master_line,
+            fixed,
+            per_line,
+            count,
+            offset,
+            visible,
+        }
+    }
+
+    /// Column of node `number`'s cell on its line: a 5-column label, then
+    /// a space before each group of ten.
+    fn column(&self, number: usize) -> usize {
+        let within = number % self.per_line;
+        5 + within / 10 + 1 + within
+    }
+
+    /// The node number whose cell is at column `x` of body line `y`.
+    pub fn number_at(&self, x: u16, y: u16) -> Option<i32> {
+        let (x, y) = (x as usize, y as usize);
+        if self.master_line && y == 0 {
+            return (x == "master ".len()).then_some(crate::cmd::MASTER);
+        }
+        let line = self.offset + y.checked_sub(self.fixed)?;
+        if y - self.fixed >= self.visible {
+            return None;
+        }
+        let first = line * self.per_line;
+        (first..(first + self.per_line).min(self.count))
+            .find(|&n| self.column(n) == x)
+            .map(|n| n as i32)
+    }
+}
+
 fn draw_compact(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette) {
     let nodes = screen.visible();
     let cursor = nodes
         .get(screen.cursor_position(&nodes))
         .map(|n| n.row.node);
-    let per_line = cells_per_line(area.width);
-    let highest = screen.nodes.iter().map(|n| n.row.node).max().unwrap_or(-1);
+    let grid = Grid::of(screen, area);
     let cell = |number: i32| -> Span<'static> {
         let span = match screen.node(number) {
             Some(n) if !screen.filter.matches(n) => palette.hidden(),
@@ -236,7 +320,7 @@ fn draw_compact(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette
     };
 
     let mut lines = Vec::new();
-    if screen.node(crate::cmd::MASTER).is_some() {
+    if grid.master_line {
         lines.push(Line::from(vec![
             Span::raw("master "),
             cell(crate::cmd::MASTER),
@@ -256,19 +340,13 @@ fn draw_compact(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette
         legend_line.push(Span::raw(text));
     }
     lines.push(Line::from(legend_line));
-    let fixed = lines.len();
 
-    let count = (highest + 1).max(0) as usize;
-    let line_count = count.div_ceil(per_line);
-    let visible = (area.height as usize).saturating_sub(fixed);
-    let cursor_line = cursor
-        .filter(|&c| c >= 0)
-        .map_or(0, |c| c as usize / per_line);
-    let offset = scrolled(screen.offset, cursor_line, line_count, visible);
-    for line in (offset..line_count).take(visible) {
+    let per_line = grid.per_line;
+    let line_count = grid.count.div_ceil(per_line);
+    for line in (grid.offset..line_count).take(grid.visible) {
         let first = line * per_line;
         let mut spans = vec![Span::raw(format!("{first:>5}"))];
-        for number in first..(first + per_line).min(count) {
+        for number in first..(first + per_line).min(grid.count) {
             if (number - first) % 10 == 0 {
                 spans.push(Span::raw(" "));
             }
