@@ -23,6 +23,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("/", "filter: 0-15,32  up  down  host name"),
     ("c", "Classic table / compact grid"),
     ("r", "read the files now"),
+    ("mouse", "wheel moves; click selects, again opens"),
 ];
 
 /// What the sizes of the drawn screen are, for keys that move by a page
