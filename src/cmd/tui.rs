@@ -105,7 +105,13 @@ pub fn draw(frame: &mut Frame, screen: &Screen) {
     }
 
     let status = match &screen.error {
-        Some(e) => Line::styled(format!("error: {e}"), Style::new().fg(Color::Red)),
+        Some(e) => Line::styled(
+            format!(
+                "error: {}",
+                super::escape::for_terminal(e.to_string().as_bytes())
+            ),
+            Style::new().fg(Color::Red),
+        ),
         None => Line::from("q quit  c classic/compact  ↑↓ PgUp PgDn Home End scroll  r refresh"),
     };
     frame.render_widget(Paragraph::new(status), bottom);

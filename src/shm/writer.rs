@@ -820,7 +820,14 @@ fn build_nodes_file(
 /// Maps an existing node file if it is of our layout and of `generation`.
 fn open_nodes(dir: &ShmDir, generation: u64) -> Option<(Mapping, Geometry)> {
     let path = &dir.path().join(NODES_FILE_NAME);
-    let file = dir.open_file(NODES_FILE_NAME, Create::No).ok()?;
+    let file = match dir.open_file(NODES_FILE_NAME, Create::No) {
+        Ok(file) => file,
+        Err(e @ crate::Error::Insecure { .. }) => {
+            log::warn!("{e}; replacing it with a new node file");
+            return None;
+        }
+        Err(_) => return None,
+    };
     let len = file_len(&file, path).ok()? as usize;
     if len < BEOSTAT_SHM_HEADER_BYTES {
         return None;
