@@ -43,24 +43,42 @@ fn tap() -> (UdpSocket, u16) {
     (socket, port)
 }
 
-fn sendstats(args: &[&str], log: Option<&Path>) -> Child {
+/// A sendstats this test started; killed if the test fails before
+/// stopping it, so that no daemon outlives its test.
+struct Node(Option<Child>);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn sendstats(args: &[&str], log: Option<&Path>) -> Node {
     let stderr = match log {
         Some(path) => Stdio::from(std::fs::File::create(path).unwrap()),
         None => Stdio::null(),
     };
-    Command::new(env!("CARGO_BIN_EXE_sendstats"))
-        .args(args)
-        .arg("--proc-root")
-        .arg(sample("x86_64-8cpu"))
-        .stderr(stderr)
-        .spawn()
-        .unwrap()
+    Node(Some(
+        Command::new(env!("CARGO_BIN_EXE_sendstats"))
+            .args(args)
+            .arg("--proc-root")
+            .arg(sample("x86_64-8cpu"))
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    ))
 }
 
-fn stop(mut child: Child) {
-    // SAFETY: kill(2) on a child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
+/// Stops a sendstats the way an administrator would (SIGTERM).
+fn stop(mut node: Node) {
+    if let Some(mut child) = node.0.take() {
+        // SAFETY: kill(2) on a child this test started and has not reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let _ = child.wait();
+    }
 }
 
 /// Every datagram waiting on `socket` (it must have a read timeout).

@@ -303,9 +303,15 @@ fn request(header: &Header, interval_ms: Option<u32>) -> Vec<u8> {
     encoder.finish().unwrap().to_vec()
 }
 
+/// Dynamic reports (at 0.2 s) that may come while a requested full report
+/// waits for the spacing of full reports.
+const SPACING_SLACK: usize = (beostat::send::MIN_FULL_SPACING.as_millis() / 200) as usize + 1;
+
 /// Receives until a full report arrives, allowing `slack` dynamic reports
-/// first (ones sent before sendstats read our request); returns it.
+/// first (ones sent before sendstats read our request), plus those of the
+/// spacing of full reports; returns it.
 fn receive_full(socket: &UdpSocket, slack: usize, last_sequence: &mut u64) -> Vec<u8> {
+    let slack = slack + SPACING_SLACK;
     for _ in 0..=slack {
         let (bytes, _) = receive(socket);
         let header = decode(&bytes).unwrap().header;
@@ -749,7 +755,7 @@ fn with_no_address_it_multicasts_and_hears_requests_on_the_group() {
     beostat::send::net::set_multicast_if_v4_index(&socket2::SockRef::from(&sender), index).unwrap();
     sender.send_to(&update, to).unwrap();
     let mut found = false;
-    for _ in 0..3 {
+    for _ in 0..3 + SPACING_SLACK {
         let (bytes, _) = status(&master);
         let header = decode(&bytes).unwrap().header;
         assert!(header.sequence > sequence);

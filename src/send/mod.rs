@@ -171,11 +171,9 @@ pub fn run(args: Args) -> Result<(), Error> {
     let destinations = net::resolve(&config.targets)?;
     let multicast = destinations.iter().any(|d| d.ip().is_multicast());
     if multicast && interface.is_none() {
-        return Err(Error::Usage(
-            "multicast needs -i IFACE, the cluster interface (or give the masters' \
-             addresses); see sendstats --help"
-                .into(),
-        ));
+        // A host name that resolved to a group (addresses are checked
+        // with the command line).
+        return Err(Error::Usage(cli::MULTICAST_NEEDS_INTERFACE.into()));
     }
     let sockets = net::Sockets::open(&destinations, interface.as_ref(), !config.once)?;
     if let (Some(interface), false) = (&interface, multicast) {
