@@ -2,7 +2,7 @@
 # no-multicast-leak.sh COMMAND [ARGS...]: runs COMMAND while tcpdump captures,
 # on every real interface of this machine (all but loopback), the multicast,
 # IGMP and MLD packets the machine sends; fails if there was any, listing
-# them. Tests, demos and benchmarks multicast only inside network namespaces
+# them (needs iproute2). Tests, demos and benchmarks multicast only inside network namespaces
 # they create (issue 14), so a full `cargo test` or scripts/demo.sh must send
 # none. Neighbour discovery (ICMPv6 133-137) is not counted: the kernel sends
 # it for any IPv6 traffic. Needs root (or CAP_NET_RAW) and tcpdump. Exits
@@ -24,10 +24,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for path in /sys/class/net/*; do
-    name=${path##*/}
+# The interfaces that are up, from the kernel of this network namespace
+# (/sys may show another one's).
+for name in $(ip -o link show up | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
     [ "$name" = lo ] && continue
-    [ "$(cat "$path/operstate" 2>/dev/null)" = down ] && continue
     tcpdump -i "$name" -Q out -n -U -w "$work/$name.pcap" "$filter" 2>"$work/$name.log" &
     pids+=($!)
     interfaces+=("$name")
@@ -54,7 +54,10 @@ wait "${pids[@]}" 2>/dev/null || true
 pids=()
 leaked=0
 for name in "${interfaces[@]}"; do
-    packets=$(tcpdump -r "$work/$name.pcap" -n 2>/dev/null)
+    if ! packets=$(tcpdump -r "$work/$name.pcap" -n 2>"$work/$name.read"); then
+        echo "no-multicast-leak.sh: cannot read the capture of $name: $(cat "$work/$name.read")" >&2
+        exit 2
+    fi
     count=$(printf '%s' "$packets" | grep -c . || true)
     echo "no-multicast-leak.sh: $name: $count multicast/IGMP/MLD packet(s) sent"
     if [ "$count" -gt 0 ]; then
