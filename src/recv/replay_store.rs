@@ -15,12 +15,15 @@
 //! reserved; then one 32-byte slot per node number: highest sequence, the
 //! 64-bit seen mask, latest sender time, 8 bytes reserved. The file is
 //! opened like the shm files ([`ShmDir::open_file`]: no links followed, a
-//! planted or foreign file refused) and grows, doubling, up to the node cap.
+//! planted or foreign file refused) and grows, doubling, up to the node cap;
+//! a window it cannot take (the file could not grow) is kept in memory for
+//! the run, and the failure logged.
 
 use crate::auth::{ReplayState, Window};
 use crate::error::{Error, Result};
 use crate::shm::dir::{Create, ShmDir};
 use memmap2::MmapMut;
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -41,6 +44,9 @@ pub struct ReplayStore {
     file: File,
     map: MmapMut,
     max_slots: usize,
+    /// Windows the file could not take (it could not grow): kept for this
+    /// run only, so they still protect until a restart.
+    unsaved: HashMap<usize, Window>,
 }
 
 impl ReplayStore {
@@ -94,6 +100,7 @@ impl ReplayStore {
             file,
             map,
             max_slots,
+            unsaved: HashMap::new(),
         })
     }
 
@@ -106,8 +113,8 @@ impl ReplayStore {
         (self.map.len() - HEADER_LEN) / SLOT_LEN
     }
 
-    /// Makes room for slot `index`; false if it cannot (then the window is
-    /// kept for this run only, and the error logged).
+    /// Makes room for slot `index`; false if it cannot (the error is
+    /// logged; the caller keeps the window in memory).
     fn grow_to(&mut self, index: usize) -> bool {
         if index < self.slots() {
             return true;
@@ -156,7 +163,7 @@ fn word(bytes: &[u8], at: usize) -> u64 {
 impl ReplayState for ReplayStore {
     fn window(&self, index: usize) -> Window {
         if index >= self.slots() {
-            return Window::default();
+            return self.unsaved.get(&index).copied().unwrap_or_default();
         }
         let slot = &self.map[HEADER_LEN + index * SLOT_LEN..][..SLOT_LEN];
         Window {
@@ -168,6 +175,7 @@ impl ReplayState for ReplayStore {
 
     fn set_window(&mut self, index: usize, window: Window) {
         if !self.grow_to(index) {
+            self.unsaved.insert(index, window);
             return;
         }
         let slot = &mut self.map[HEADER_LEN + index * SLOT_LEN..][..SLOT_LEN];
@@ -196,11 +204,12 @@ mod tests {
             assert_eq!(store.window(4), Window::default());
             assert_eq!(store.window(1 << 20), Window::default());
             store.set_window(100_000, window);
-            assert_eq!(store.window(100_000), Window::default(), "over the cap");
+            assert_eq!(store.window(100_000), window, "over the cap: in memory");
         }
         let store = ReplayStore::open(dir.path(), None, true, 100_000).unwrap();
         assert_eq!(store.window(3), window);
         assert_eq!(store.window(5_000), window);
+        assert_eq!(store.window(100_000), Window::default(), "not saved");
         let len = std::fs::metadata(store.path()).unwrap().len() as usize;
         assert_eq!(len, HEADER_LEN + 8192 * SLOT_LEN);
     }
