@@ -408,7 +408,8 @@ fn a_hard_link_planted_as_a_shm_file_is_refused_and_its_target_untouched() {
             std::fs::set_permissions(&shm, std::fs::Permissions::from_mode(0o755)).unwrap();
             if extra.contains(&"--user") {
                 // nobody must be able to write the directory to get this far.
-                std::os::unix::fs::chown(&shm, Some(65534), None).unwrap();
+                let nobody = beostat::privilege::lookup("nobody").expect("a nobody user");
+                std::os::unix::fs::chown(&shm, Some(nobody.uid), None).unwrap();
             }
             // Files of an earlier run, so the node file is reopened, not
             // replaced; then the planted link.
