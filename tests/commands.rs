@@ -696,11 +696,13 @@ fn check_exposition(body: &str) {
 #[test]
 fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
     let (dir, _writer) = fixture();
-    let exporter = start_exporter(dir.path(), &[]);
+    let exporter = start_exporter(dir.path(), &["--per-cpu"]);
     let (status, headers, body) = get(&exporter.address, "/metrics");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(
-        headers.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        headers
+            .to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
         "{headers}"
     );
     check_exposition(&body);
@@ -738,6 +740,26 @@ fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
 
     assert_eq!(value("beostat_node_up", &node("0")), 1.0);
     assert_eq!(value("beostat_node_up", &node("1")), 0.0);
+    // Node 1 is down: only its up, last-seen and info series remain.
+    let down: Vec<&str> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.labels.get("node") == Some("1"))
+        .map(|s| s.metric.as_str())
+        .collect();
+    assert_eq!(
+        down,
+        [
+            "beostat_node_up",
+            "beostat_node_last_seen_timestamp_seconds",
+            "beostat_node_info"
+        ],
+        "a down node's value series are gone"
+    );
+    assert_eq!(
+        value("beostat_node_info", &[("node", "1"), ("name", "n1")]),
+        1.0
+    );
     assert_eq!(value("beostat_node_up", &node("-1")), 1.0);
     let now = now_ns() as f64 / 1e9;
     let seen0 = value("beostat_node_last_seen_timestamp_seconds", &node("0"));
@@ -851,9 +873,9 @@ fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
 }
 
 #[test]
-fn exporter_can_sum_cpu_seconds_over_each_nodes_cpus() {
+fn exporter_sums_cpu_seconds_over_each_nodes_cpus_by_default() {
     let (dir, _writer) = fixture();
-    let exporter = start_exporter(dir.path(), &["--no-per-cpu"]);
+    let exporter = start_exporter(dir.path(), &[]);
     let (_, _, body) = get(&exporter.address, "/metrics");
     check_exposition(&body);
     // user ticks of node 0: 550 + 1015 + 50 + 10 = 1625.
