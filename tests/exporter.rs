@@ -287,7 +287,7 @@ fn a_client_that_never_reads_and_a_thousand_idle_ones_do_not_delay_a_scrape() {
     for stream in idle.iter().chain([&stuck]) {
         stream.set_nonblocking(true).unwrap();
         let mut byte = [0u8; 1];
-        match (&*stream).peek(&mut byte) {
+        match stream.peek(&mut byte) {
             Ok(0) => panic!("a held connection was closed"),
             Ok(_) => {}
             Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock, "{e}"),
