@@ -42,8 +42,8 @@ LIBRARY := libbeostat.so.$(ABI_VERSION)
 # (a command not written yet) is skipped.
 DAEMONS := recvstats sendstats beostat-exporter
 COMMANDS := beostat beostatus
-UNITS := recvstats.service sendstats.service
-SYSCONFIG := recvstats sendstats
+UNITS := recvstats.service sendstats.service beostat-exporter.service
+SYSCONFIG := recvstats sendstats beostat-exporter
 
 # Man pages carry the date of the last commit (or of the tarball's).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || cat .source-date-epoch 2>/dev/null)

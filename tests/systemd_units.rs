@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 mod packaging_support;
 use packaging_support::{assert_success, built_dir, make_install, tool_available};
 
-const UNITS: [&str; 2] = ["recvstats.service", "sendstats.service"];
+const UNITS: [&str; 3] = [
+    "recvstats.service",
+    "sendstats.service",
+    "beostat-exporter.service",
+];
 
 fn systemd_available() -> bool {
     tool_available(
