@@ -15,6 +15,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+use tokio_rustls::rustls;
 
 const EXPORTER: &str = env!("CARGO_BIN_EXE_beostat-exporter");
 /// A hang guard for every read, never a speed limit: a healthy exporter
@@ -95,6 +96,10 @@ impl Exporter {
         let address = line
             .trim_end()
             .strip_prefix("beostat-exporter: listening on http://")
+            .or_else(|| {
+                line.trim_end()
+                    .strip_prefix("beostat-exporter: listening on https://")
+            })
             .and_then(|rest| rest.strip_suffix("/metrics"))
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_string();
@@ -136,8 +141,13 @@ impl Response {
 /// Sends `request` (without the final blank line) on a new connection,
 /// with `Connection: close`, and reads the whole response.
 fn exchange(address: &str, request: &str) -> Response {
-    let mut stream = TcpStream::connect(address).unwrap();
+    let stream = TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    exchange_on(stream, address, request)
+}
+
+/// [`exchange`] on a connection already made (TLS).
+fn exchange_on(mut stream: impl Read + Write, address: &str, request: &str) -> Response {
     write!(
         stream,
         "{request}\r\nHost: {address}\r\nConnection: close\r\n\r\n"
@@ -489,5 +499,133 @@ fn promtool_accepts_the_gzip_and_open_metrics_bodies() {
         complaints.sort();
         assert!(!counters.is_empty());
         assert_eq!(complaints, counters);
+    }
+}
+
+/// A TLS client that trusts `cert` alone.
+fn tls_client(cert: &rcgen::Certificate) -> std::sync::Arc<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(cert.der().to_vec()))
+        .unwrap();
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    std::sync::Arc::new(config)
+}
+
+fn tls_exchange(
+    address: &str,
+    client: &std::sync::Arc<rustls::ClientConfig>,
+    request: &str,
+) -> Response {
+    let socket = TcpStream::connect(address).unwrap();
+    socket.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(client.clone(), name).unwrap();
+    exchange_on(
+        rustls::StreamOwned::new(connection, socket),
+        address,
+        request,
+    )
+}
+
+#[test]
+fn tls_and_basic_auth_from_an_exporter_toolkit_web_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_cluster(dir.path(), 4, 2);
+    let web = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    std::fs::write(web.path().join("server.crt"), certified.cert.pem()).unwrap();
+    std::fs::write(
+        web.path().join("server.key"),
+        certified.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    // Paths relative to the file, as exporter-toolkit reads them.
+    let config = web.path().join("web.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n\
+             basic_auth_users:\n  prom: '{hash}'\n"
+        ),
+    )
+    .unwrap();
+    let exporter = Exporter::start(dir.path(), &["--web.config.file", config.to_str().unwrap()]);
+    let address = exporter.address.as_str();
+    let client = tls_client(&certified.cert);
+
+    let anonymous = tls_exchange(address, &client, "GET /metrics HTTP/1.1");
+    assert_eq!(anonymous.status, "HTTP/1.1 401 Unauthorized");
+    assert_eq!(
+        anonymous.header("www-authenticate"),
+        Some("Basic realm=\"beostat\"")
+    );
+    // prom:wrong, then prom:s3cret.
+    let wrong = tls_exchange(
+        address,
+        &client,
+        "GET /metrics HTTP/1.1\r\nAuthorization: Basic cHJvbTp3cm9uZw==",
+    );
+    assert_eq!(wrong.status, "HTTP/1.1 401 Unauthorized");
+    for _ in 0..2 {
+        let good = tls_exchange(
+            address,
+            &client,
+            "GET /metrics HTTP/1.1\r\nAuthorization: Basic cHJvbTpzM2NyZXQ=",
+        );
+        assert_eq!(good.status, "HTTP/1.1 200 OK");
+        assert!(good.text().contains("beostat_node_up{node=\"3\"} 1\n"));
+    }
+    // Plain HTTP on the TLS port gets no page.
+    let mut plain = TcpStream::connect(address).unwrap();
+    plain.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    write!(plain, "GET /metrics HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    let _ = plain.read_to_end(&mut raw);
+    assert!(
+        !String::from_utf8_lossy(&raw).contains("beostat_node_up"),
+        "metrics served without TLS"
+    );
+}
+
+#[test]
+fn a_web_config_asking_for_what_we_do_not_do_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_cluster(dir.path(), 4, 2);
+    let web = tempfile::tempdir().unwrap();
+    for (text, expected) in [
+        (
+            "tls_server_config:\n  cert_file: a.crt\n  key_file: a.key\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n",
+            "unknown field `cipher_suites`",
+        ),
+        ("basic_auth_users:\n  prom: plaintext\n", "prom: not a bcrypt hash"),
+        (
+            "tls_server_config:\n  cert_file: missing.crt\n  key_file: missing.key\n",
+            "missing.crt",
+        ),
+    ] {
+        let config = web.path().join("web.yml");
+        std::fs::write(&config, text).unwrap();
+        let output = Command::new(EXPORTER)
+            .arg("--shm-dir")
+            .arg(dir.path())
+            .args(["--listen", "127.0.0.1:0", "--web.config.file"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.starts_with("beostat-exporter: ") && stderr.contains(expected),
+            "{text:?}: {stderr}"
+        );
     }
 }

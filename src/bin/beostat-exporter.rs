@@ -4,6 +4,7 @@
 
 use beostat::cmd::cli::ExporterArgs as Args;
 use beostat::cmd::exporter::Exporter;
+use beostat::cmd::http::web_config::WebConfig;
 use beostat::cmd::http::{self, Limits, ServerStats};
 use beostat::cmd::{self, Snapshot};
 use beostat::shm::{default_dir, Reader};
@@ -19,6 +20,13 @@ fn log(message: std::fmt::Arguments<'_>) {
 }
 
 fn run(args: Args) -> beostat::Result<()> {
+    let web = match &args.web_config_file {
+        Some(path) => WebConfig::load(path)?,
+        None => WebConfig {
+            tls: None,
+            auth: None,
+        },
+    };
     let reader = Reader::new(args.shm_dir.unwrap_or_else(default_dir));
     // Refuse to start on files that cannot be read, with their error.
     Snapshot::read(&reader)?;
@@ -41,7 +49,8 @@ fn run(args: Args) -> beostat::Result<()> {
     let address = listener
         .local_addr()
         .map_err(|e| beostat::Error::io("read the listening address", e))?;
-    log(format_args!("listening on http://{address}/metrics"));
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    log(format_args!("listening on {scheme}://{address}/metrics"));
     let stats = Arc::new(ServerStats::default());
     let exporter = Exporter::new(
         PROGRAM,
@@ -53,6 +62,7 @@ fn run(args: Args) -> beostat::Result<()> {
     http::serve(
         listener,
         exporter.site(),
+        web,
         limits,
         stats,
         args.max_requests as usize,

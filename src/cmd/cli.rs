@@ -169,6 +169,10 @@ pub struct ExporterArgs {
     #[arg(long = "web.idle-timeout", value_name = "SECS", default_value_t = 120.0,
           value_parser = positive_seconds)]
     pub idle_timeout: f64,
+    /// TLS and basic auth, in the file format of Prometheus's exporter-toolkit
+    /// (tls_server_config, basic_auth_users with bcrypt hashes).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
     /// Seconds a reply may wait on a client that does not read.
     #[arg(long = "web.write-timeout", value_name = "SECS", default_value_t = 60.0,
           value_parser = positive_seconds)]

@@ -17,11 +17,15 @@
 //! - only GET and HEAD; `/` is a landing page linking every page, and
 //!   `/-/healthy` answers 200 while the process serves.
 //!
+//! - optional TLS and basic auth from an exporter-toolkit web config file
+//!   ([`web_config`]); with basic auth every path needs it.
+//!
 //! Pages do their heavy work off the I/O thread (`spawn_blocking`), so
 //! one slow page never stalls the sockets of the others.
 
 pub mod negotiate;
 mod timed_io;
+pub mod web_config;
 
 use crate::error::{Error, Result};
 use bytes::Bytes;
@@ -40,7 +44,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use timed_io::TimedIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::Semaphore;
+use web_config::{BasicAuth, WebConfig};
 
 /// A reply: the whole body in memory (pages render before they answer).
 pub type Reply = Response<Full<Bytes>>;
@@ -201,13 +207,15 @@ pub fn raise_open_file_limit() -> u64 {
     limit.rlim_cur
 }
 
-/// Serves `site` on `listener` until the process ends. `blocking_threads`
-/// bounds the threads pages may run their work on. Errors of single
-/// connections are counted, never fatal; `log` receives the few lines
-/// worth an administrator's attention (rate-limited).
+/// Serves `site` on `listener` until the process ends, with TLS and basic
+/// auth as `web` asks. `blocking_threads` bounds the threads pages may run
+/// their work on. Errors of single connections are counted, never fatal;
+/// `log` receives the few lines worth an administrator's attention
+/// (rate-limited).
 pub fn serve(
     listener: TcpListener,
     site: Site,
+    web: WebConfig,
     limits: Limits,
     stats: Arc<ServerStats>,
     blocking_threads: usize,
@@ -220,12 +228,20 @@ pub fn serve(
         .thread_name("beostat-http")
         .build()
         .map_err(|e| Error::io("start the HTTP runtime", e))?;
-    runtime.block_on(accept_loop(listener, Arc::new(site), limits, stats, log))
+    runtime.block_on(accept_loop(
+        listener,
+        Arc::new(site),
+        web,
+        limits,
+        stats,
+        log,
+    ))
 }
 
 async fn accept_loop(
     listener: TcpListener,
     site: Arc<Site>,
+    web: WebConfig,
     limits: Limits,
     stats: Arc<ServerStats>,
     log: fn(std::fmt::Arguments<'_>),
@@ -233,6 +249,8 @@ async fn accept_loop(
     let listener = tokio::net::TcpListener::from_std(listener)
         .map_err(|e| Error::io("register the listening socket", e))?;
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let tls = web.tls.map(tokio_rustls::TlsAcceptor::from);
+    let auth = web.auth.map(Arc::new);
     let refusals = Mutex::new(Throttle::default());
     loop {
         let (stream, _) = match listener.accept().await {
@@ -265,29 +283,58 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let site = site.clone();
         let stats = stats.clone();
+        let tls = tls.clone();
+        let auth = auth.clone();
         tokio::spawn(async move {
-            let io = TokioIo::new(TimedIo::new(
-                stream,
-                limits.idle_timeout,
-                limits.write_timeout,
-            ));
-            let service = service_fn(move |request| {
-                let site = site.clone();
-                async move { Ok::<_, Infallible>(route(&site, request).await) }
-            });
-            let result = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.header_read_timeout)
-                .max_buf_size(limits.max_request_bytes.max(8192))
-                .serve_connection(io, service)
-                .await;
-            if result.is_err() {
+            let served = match tls {
+                Some(tls) => {
+                    // The handshake is part of reading the request: the
+                    // same deadline.
+                    match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => serve_connection(stream, site, auth, limits).await,
+                        _ => false,
+                    }
+                }
+                None => serve_connection(stream, site, auth, limits).await,
+            };
+            if !served {
                 stats.connection_errors.fetch_add(1, Ordering::Relaxed);
             }
             stats.connections_open.fetch_sub(1, Ordering::Relaxed);
             drop(slot);
         });
     }
+}
+
+/// Serves HTTP/1.1 on one connection until it closes; false if it ended
+/// in an error.
+async fn serve_connection<S>(
+    stream: S,
+    site: Arc<Site>,
+    auth: Option<Arc<BasicAuth>>,
+    limits: Limits,
+) -> bool
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let io = TokioIo::new(TimedIo::new(
+        stream,
+        limits.idle_timeout,
+        limits.write_timeout,
+    ));
+    let service = service_fn(move |request| {
+        let site = site.clone();
+        let auth = auth.clone();
+        async move { Ok::<_, Infallible>(route(&site, auth, request).await) }
+    });
+    hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_request_bytes.max(8192))
+        .serve_connection(io, service)
+        .await
+        .is_ok()
 }
 
 /// At most one log line a minute for a repeated condition, with the count
@@ -321,9 +368,27 @@ impl Throttle {
     }
 }
 
-async fn route(site: &Site, request: Request<Incoming>) -> Reply {
+async fn route(site: &Site, auth: Option<Arc<BasicAuth>>, request: Request<Incoming>) -> Reply {
     let (head, body) = request.into_parts();
     drop(body);
+    if let Some(auth) = auth {
+        let authorization = head
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes().to_vec());
+        // bcrypt is slow by design: off the I/O thread.
+        let allowed = tokio::task::spawn_blocking(move || auth.allows(authorization.as_deref()))
+            .await
+            .unwrap_or(false);
+        if !allowed {
+            let mut response = text(StatusCode::UNAUTHORIZED, "unauthorized\n");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"beostat\""),
+            );
+            return response;
+        }
+    }
     if head.method != Method::GET && head.method != Method::HEAD {
         let mut response = text(
             StatusCode::METHOD_NOT_ALLOWED,
