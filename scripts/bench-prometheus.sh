@@ -35,6 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+mkdir -m 0755 "$work/shm"
 "$target/examples/bench_fixture" "$work/shm" "$nodes" "$cpus" >&2
 prom_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
@@ -101,5 +102,8 @@ PY
 }
 
 echo "# $nodes nodes + master, $cpus CPUs, 4 interfaces; Prometheus $(prometheus --version 2>&1 | head -n 1 | cut -d' ' -f3), scrape every ${interval}s, timeout 10 s, $scrapes scrapes"
+echo "# load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "default (CPU seconds summed per node)"
+echo "# load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 measure "--per-cpu" --per-cpu
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

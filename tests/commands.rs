@@ -13,15 +13,17 @@ use beostat::types::*;
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
+
+mod common;
+use common::exporter::{Exporter, EXPORTER};
 
 const BEOSTAT: &str = env!("CARGO_BIN_EXE_beostat");
 const BEOSTATUS: &str = env!("CARGO_BIN_EXE_beostatus");
-const EXPORTER: &str = env!("CARGO_BIN_EXE_beostat-exporter");
 const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
 
@@ -610,42 +612,8 @@ fn beostatus_runs_in_a_real_terminal_and_quits_on_q() {
     );
 }
 
-/// A running exporter; killed when dropped.
-struct Exporter {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_exporter(dir: &Path, extra: &[&str]) -> Exporter {
-    let mut child = Command::new(EXPORTER)
-        .arg("--shm-dir")
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start beostat-exporter");
-    let mut line = String::new();
-    // Only the first line is read, then stderr is closed: the exporter must
-    // keep serving (and logging) with a closed stderr. Regression: its
-    // eprintln! panicked on EPIPE and tiny_http answered 500.
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim_end()
-        .strip_prefix("beostat-exporter: listening on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Exporter { child, address }
+    Exporter::start(dir, extra)
 }
 
 /// GETs `path`; returns the status line, the headers and the body.
