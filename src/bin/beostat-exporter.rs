@@ -65,7 +65,8 @@ fn run(args: Args) -> beostat::Result<()> {
         web,
         limits,
         stats,
-        args.max_requests as usize,
+        // Scrapes, plus room for basic auth's bcrypt checks beside them.
+        args.max_requests as usize + 2,
         log,
     )
 }

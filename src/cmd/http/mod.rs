@@ -151,7 +151,11 @@ pub fn bind(address: &str) -> Result<TcpListener> {
                 "expected HOST:PORT or :PORT",
             ))
         })?;
-        vec![SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port))]
+        // Both families on one socket; IPv4 alone where IPv6 is off.
+        vec![
+            SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, port)),
+            SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, port)),
+        ]
     } else {
         address.to_socket_addrs().map_err(fail)?.collect()
     };
