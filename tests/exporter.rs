@@ -589,3 +589,44 @@ fn a_web_config_asking_for_what_we_do_not_do_is_refused_at_start() {
         );
     }
 }
+
+#[test]
+fn connections_beyond_the_bound_are_closed_on_arrival_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_cluster(dir.path(), 4, 2);
+    let exporter = Exporter::start(dir.path(), &["--web.max-connections", "5"]);
+    let address = exporter.address.as_str();
+    let held: Vec<TcpStream> = (0..5)
+        .map(|_| TcpStream::connect(address).unwrap())
+        .collect();
+    // One more: accepted and closed at once, without an answer. (The five
+    // are accepted in order, so the sixth is the one refused.)
+    let mut extra = TcpStream::connect(address).unwrap();
+    extra.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    let _ = extra.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = extra.read_to_end(&mut answer);
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    // Once the held ones go, scrapes are served and the refusal counted.
+    drop(held);
+    // (Until the exporter has seen them close, a new connection may still
+    // be refused: a reset, tried again.)
+    let mut tries = 0;
+    let body = loop {
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(HANG_GUARD)).unwrap();
+        let _ = stream.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let answer = String::from_utf8_lossy(&answer).into_owned();
+        if answer.starts_with("HTTP/1.1 200 OK") {
+            break answer;
+        }
+        tries += 1;
+        assert!(tries < 1000, "never served again");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The sixth, and any retried above.
+    let refused = sample(&body, "beostat_exporter_connections_refused_total ");
+    assert!(refused >= 1.0 && refused <= 1.0 + tries as f64, "{refused}");
+}

@@ -41,7 +41,7 @@ use std::future::Future;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timed_io::TimedIo;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -255,24 +255,22 @@ async fn accept_loop(
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let tls = web.tls.map(tokio_rustls::TlsAcceptor::from);
     let auth = web.auth.map(Arc::new);
-    let refusals = Mutex::new(Throttle::default());
+    let mut accept_errors = Throttle::default();
+    let mut refusals = Throttle::default();
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors or a connection reset before we
                 // took it: wait a little rather than spin.
-                refusals
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .note(log, format_args!("accept failed: {e}"));
+                accept_errors.note(log, format_args!("accept failed: {e}"));
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             stats.connections_refused.fetch_add(1, Ordering::Relaxed);
-            refusals.lock().unwrap_or_else(|p| p.into_inner()).note(
+            refusals.note(
                 log,
                 format_args!(
                     "{} connections open (--web.max-connections): closing new ones",
