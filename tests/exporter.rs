@@ -179,7 +179,7 @@ fn a_client_that_never_reads_and_a_thousand_idle_ones_do_not_delay_a_scrape() {
         dir.path(),
         &[
             "--per-cpu",
-            "--web.idle-timeout",
+            "--web.read-timeout",
             "3600",
             "--web.write-timeout",
             "3600",
@@ -629,4 +629,49 @@ fn connections_beyond_the_bound_are_closed_on_arrival_and_counted() {
     // The sixth, and any retried above.
     let refused = sample(&body, "beostat_exporter_connections_refused_total ");
     assert!(refused >= 1.0 && refused <= 1.0 + tries as f64, "{refused}");
+}
+
+#[test]
+fn a_reply_to_a_client_that_stops_reading_is_abandoned_after_the_write_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 9 MB per CPU: more than the socket buffers can hold.
+    let _writer = write_cluster(dir.path(), 1_000, 32);
+    let exporter = Exporter::start(dir.path(), &["--per-cpu", "--web.write-timeout", "1"]);
+    let address = exporter.address.as_str();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket
+        .connect(&address.parse::<std::net::SocketAddr>().unwrap().into())
+        .unwrap();
+    let mut stuck: TcpStream = socket.into();
+    stuck.set_read_timeout(Some(HANG_GUARD)).unwrap();
+    write!(stuck, "GET /metrics HTTP/1.1\r\nHost: {address}\r\n\r\n").unwrap();
+
+    // Wait (a bounded number of gzip scrapes) until the exporter counts a
+    // connection that ended in an error: the stuck one, timed out.
+    let mut tries = 0;
+    while sample(
+        &gunzip(&get(address, "/metrics", "Accept-Encoding: gzip").body),
+        "beostat_exporter_connection_errors_total ",
+    ) < 1.0
+    {
+        tries += 1;
+        assert!(tries < 3000, "the stuck reply was never abandoned");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Now read: the reply stops short of its Content-Length.
+    let mut raw = Vec::new();
+    let _ = stuck.read_to_end(&mut raw);
+    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("a content-length");
+    assert!(
+        raw.len() - head_end < length,
+        "{} of {length} bytes",
+        raw.len() - head_end
+    );
 }

@@ -33,7 +33,6 @@ fn run(args: Args) -> beostat::Result<()> {
     let limits = Limits {
         max_connections: args.max_connections as usize,
         header_read_timeout: Duration::from_secs_f64(args.read_timeout),
-        idle_timeout: Duration::from_secs_f64(args.idle_timeout),
         write_timeout: Duration::from_secs_f64(args.write_timeout),
         ..Limits::default()
     };

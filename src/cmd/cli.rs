@@ -161,14 +161,11 @@ pub struct ExporterArgs {
     #[arg(long = "web.max-requests", value_name = "N", default_value_t = 2,
           value_parser = clap::value_parser!(u32).range(1..=64))]
     pub max_requests: u32,
-    /// Seconds a request's head may take to arrive.
+    /// Seconds a connection may wait for a request's head (an idle
+    /// connection, new or kept alive, is closed after this long).
     #[arg(long = "web.read-timeout", value_name = "SECS", default_value_t = 10.0,
           value_parser = positive_seconds)]
     pub read_timeout: f64,
-    /// Seconds a connection may stay silent (idle keep-alive included).
-    #[arg(long = "web.idle-timeout", value_name = "SECS", default_value_t = 120.0,
-          value_parser = positive_seconds)]
-    pub idle_timeout: f64,
     /// TLS and basic auth, in the file format of Prometheus's exporter-toolkit
     /// (tls_server_config, basic_auth_users with bcrypt hashes).
     #[arg(long = "web.config.file", value_name = "FILE")]

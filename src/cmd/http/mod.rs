@@ -9,11 +9,12 @@
 //!   more is accepted and closed at once (and counted), so the kernel's
 //!   backlog never holds a scrape behind them;
 //! - a request's head must arrive within [`Limits::header_read_timeout`]
-//!   and fit in [`Limits::max_request_bytes`] (hyper answers 431 beyond),
-//!   and requests with a body are refused (413): pages only read;
-//! - a connection on which nothing moves for [`Limits::idle_timeout`]
-//!   (reading) or [`Limits::write_timeout`] (writing) is closed
-//!   ([`timed_io`]);
+//!   (counted from when the connection starts waiting for it, so an idle
+//!   connection, new or kept alive, is closed after that long) and fit in
+//!   [`Limits::max_request_bytes`] (hyper answers 431 beyond), and
+//!   requests with a body are refused (413): pages only read;
+//! - a reply that cannot move a byte for [`Limits::write_timeout`] (a
+//!   client that stopped reading) ends its connection ([`timed_io`]);
 //! - only GET and HEAD; `/` is a landing page linking every page, and
 //!   `/-/healthy` answers 200 while the process serves.
 //!
@@ -90,10 +91,8 @@ pub struct Limits {
     /// Largest request head (request line and headers), bytes; hyper
     /// cannot go below 8,192.
     pub max_request_bytes: usize,
-    /// Time a request head may take to arrive.
+    /// Time a connection may wait for a request head, idle included.
     pub header_read_timeout: Duration,
-    /// Time a connection may wait to read without a byte moving.
-    pub idle_timeout: Duration,
     /// Time a connection may wait to write without a byte moving.
     pub write_timeout: Duration,
 }
@@ -104,7 +103,6 @@ impl Default for Limits {
             max_connections: 4096,
             max_request_bytes: 16 * 1024,
             header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(120),
             write_timeout: Duration::from_secs(60),
         }
     }
@@ -320,11 +318,7 @@ async fn serve_connection<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let io = TokioIo::new(TimedIo::new(
-        stream,
-        limits.idle_timeout,
-        limits.write_timeout,
-    ));
+    let io = TokioIo::new(TimedIo::new(stream, limits.write_timeout));
     let service = service_fn(move |request| {
         let site = site.clone();
         let auth = auth.clone();

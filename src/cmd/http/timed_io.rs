@@ -1,16 +1,15 @@
-//! A socket that gives up when it stops moving: the read and write
-//! deadlines of the exporter's connections, which hyper itself leaves to
-//! the I/O type.
+//! A socket whose writes give up when they stop moving: the write
+//! deadline of the exporter's connections, which hyper leaves to the I/O
+//! type. (Reading is bounded by hyper's own header read timeout, which
+//! also runs while a connection waits for its first or next request.)
 //!
-//! Two clocks, both restarted by any byte that moves either way:
-//! - idle: a read that has waited this long (a keep-alive connection that
-//!   sends nothing, a client that connected and went quiet) ends the
-//!   connection;
-//! - write: a write that has waited this long (a client that asked and
-//!   stopped reading, so its receive buffer and ours are full) ends it.
-//!
-//! It never looks at the bytes; a slow but moving transfer is never cut.
+//! A write that has waited `write_timeout` without a byte moving (a
+//! client that asked and stopped reading, so its receive buffer and our
+//! send buffer are full) ends the connection. Any byte moving either way
+//! restarts the clock, so a slow but moving transfer is never cut. It
+//! never looks at the bytes.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -18,51 +17,51 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{sleep, Sleep};
 
-/// An I/O stream with idle and write deadlines.
+/// An I/O stream with a write deadline.
 pub struct TimedIo<S> {
     inner: S,
-    idle_timeout: Duration,
     write_timeout: Duration,
-    read_deadline: Option<Pin<Box<Sleep>>>,
-    write_deadline: Option<Pin<Box<Sleep>>>,
+    deadline: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S> TimedIo<S> {
-    /// Wraps `inner`; a read waits at most `idle_timeout`, a write at most
-    /// `write_timeout`, without a byte moving.
-    pub fn new(inner: S, idle_timeout: Duration, write_timeout: Duration) -> Self {
+    /// Wraps `inner`; a write waits at most `write_timeout` without a byte
+    /// moving.
+    pub fn new(inner: S, write_timeout: Duration) -> Self {
         TimedIo {
             inner,
-            idle_timeout,
             write_timeout,
-            read_deadline: None,
-            write_deadline: None,
+            deadline: None,
         }
     }
 
-    fn progressed(&mut self) {
-        self.read_deadline = None;
-        self.write_deadline = None;
+    /// The bookkeeping around one poll of the inner stream's write side.
+    fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        match poll {
+            Poll::Ready(result) => {
+                self.deadline = None;
+                Poll::Ready(result)
+            }
+            Poll::Pending => {
+                let after = self.write_timeout;
+                let expired = self
+                    .deadline
+                    .get_or_insert_with(|| Box::pin(sleep(after)))
+                    .as_mut()
+                    .poll(cx)
+                    .is_ready();
+                if expired {
+                    Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("write blocked for {} s", after.as_secs()),
+                    )))
+                } else {
+                    Poll::Pending
+                }
+            }
+        }
     }
 }
-
-/// Arms `deadline` (if it is not) and reports whether it has passed.
-fn expired(deadline: &mut Option<Pin<Box<Sleep>>>, after: Duration, cx: &mut Context<'_>) -> bool {
-    deadline
-        .get_or_insert_with(|| Box::pin(sleep(after)))
-        .as_mut()
-        .poll(cx)
-        .is_ready()
-}
-
-fn timed_out(what: &str, after: Duration) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::TimedOut,
-        format!("{what} for {} s without a byte", after.as_secs()),
-    )
-}
-
-use std::future::Future;
 
 impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
     fn poll_read(
@@ -71,38 +70,12 @@ impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_read(cx, buf) {
-            Poll::Ready(result) => {
-                this.progressed();
-                Poll::Ready(result)
-            }
-            Poll::Pending => {
-                if expired(&mut this.read_deadline, this.idle_timeout, cx) {
-                    Poll::Ready(Err(timed_out("idle", this.idle_timeout)))
-                } else {
-                    Poll::Pending
-                }
-            }
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if poll.is_ready() {
+            // Bytes moved: a write waiting now waits afresh.
+            this.deadline = None;
         }
-    }
-}
-
-impl<S: AsyncWrite + Unpin> TimedIo<S> {
-    /// The write side's bookkeeping around one poll of the inner stream.
-    fn watch<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
-        match poll {
-            Poll::Ready(result) => {
-                self.progressed();
-                Poll::Ready(result)
-            }
-            Poll::Pending => {
-                if expired(&mut self.write_deadline, self.write_timeout, cx) {
-                    Poll::Ready(Err(timed_out("write blocked", self.write_timeout)))
-                } else {
-                    Poll::Pending
-                }
-            }
-        }
+        poll
     }
 }
 
