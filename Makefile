@@ -42,8 +42,12 @@ LIBRARY := libbeostat.so.$(ABI_VERSION)
 # (a command not written yet) is skipped.
 DAEMONS := recvstats sendstats beostat-exporter
 COMMANDS := beostat beostatus
-UNITS := recvstats.service sendstats.service
-SYSCONFIG := recvstats sendstats
+UNITS := recvstats.service sendstats.service beostat-exporter.service
+SYSCONFIG := recvstats sendstats beostat-exporter
+# The Prometheus kit (packaging/prometheus, packaging/grafana), installed as
+# examples under $(DATADIR)/beostat.
+KIT := prometheus/prometheus.yml prometheus/beostat.rules.yml \
+    prometheus/beostat.rules.test.yml grafana/beostat-dashboard.json
 
 # Man pages carry the date of the last commit (or of the tarball's).
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || cat .source-date-epoch 2>/dev/null)
@@ -134,6 +138,10 @@ install: $(if $(NO_BUILD),,all)
 	    else $(INSTALL) -m 0644 "packaging/sysconfig/$$file" "$$target"; fi; \
 	done
 	$(INSTALL) -m 0644 packaging/tmpfiles.d/beostat.conf $(DESTDIR)$(TMPFILESDIR)/beostat.conf
+	@set -e; for file in $(KIT); do \
+	    $(INSTALL) -d "$(DESTDIR)$(DATADIR)/beostat/$${file%/*}"; \
+	    $(INSTALL) -m 0644 "packaging/$$file" "$(DESTDIR)$(DATADIR)/beostat/$$file"; \
+	done
 	@set -e; for page in $(MANBUILD)/*.1 $(MANBUILD)/*.8; do \
 	    [ -f "$$page" ] || continue; \
 	    section=$${page##*.}; \
@@ -149,6 +157,9 @@ uninstall:
 	@set -e; for program in $(DAEMONS); do rm -f "$(DESTDIR)$(SBINDIR)/$$program"; done; \
 	for program in $(COMMANDS); do rm -f "$(DESTDIR)$(BINDIR)/$$program"; done; \
 	for unit in $(UNITS); do rm -f "$(DESTDIR)$(UNITDIR)/$$unit"; done; \
+	for file in $(KIT); do rm -f "$(DESTDIR)$(DATADIR)/beostat/$$file"; done; \
+	rmdir "$(DESTDIR)$(DATADIR)/beostat/prometheus" "$(DESTDIR)$(DATADIR)/beostat/grafana" \
+	    "$(DESTDIR)$(DATADIR)/beostat" 2>/dev/null || true; \
 	for function in $(FUNCTIONS); do rm -f "$(DESTDIR)$(MANDIR)/man3/$$function.3"; done; \
 	for page in recvstats.8 sendstats.8 beostat-exporter.8 beostat.1 beostatus.1; do \
 	    section=$${page##*.}; rm -f "$(DESTDIR)$(MANDIR)/man$$section/$$page"; \

@@ -32,7 +32,10 @@ fn main() -> ExitCode {
     let reader = Reader::new(dir);
     let mut body = String::new();
     for per_cpu in [true, false] {
-        let options = Options { per_cpu };
+        let options = Options {
+            per_cpu,
+            ..Options::default()
+        };
         let (mut reads, mut formats) = (Vec::new(), Vec::new());
         for i in 0..=iterations {
             let started = Instant::now();

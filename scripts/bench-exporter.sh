@@ -3,7 +3,7 @@
 # release exporter and the bench fixture (examples/bench_fixture.rs), starts
 # the exporter on loopback, scrapes /metrics SCRAPES times with curl, and
 # prints per-scrape times, the body size and the sample count, with and
-# without --no-per-cpu. A benchmark, not a test: nothing fails on a number.
+# with --per-cpu. A benchmark, not a test: nothing fails on a number.
 #
 #   scripts/bench-exporter.sh            # 10,000 nodes, 16 CPUs, 20 scrapes
 #   BENCH_NODES=1000 BENCH_CPUS=8 BENCH_SCRAPES=5 scripts/bench-exporter.sh
@@ -66,5 +66,5 @@ measure() {
 }
 
 echo "# $nodes nodes + master, $cpus CPUs, 4 interfaces; $scrapes scrapes each (curl time_total)"
-measure "per-cpu"
-measure "no-per-cpu" --no-per-cpu
+measure "summed (default)"
+measure "per-cpu" --per-cpu

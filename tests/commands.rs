@@ -19,15 +19,17 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
 use ratatui::style::Modifier;
 use ratatui::Terminal;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
+
+mod common;
+use common::exporter::{Exporter, EXPORTER};
 
 const BEOSTAT: &str = env!("CARGO_BIN_EXE_beostat");
 const BEOSTATUS: &str = env!("CARGO_BIN_EXE_beostatus");
-const EXPORTER: &str = env!("CARGO_BIN_EXE_beostat-exporter");
 const GIB: u64 = 1 << 30;
 const MIB: u64 = 1 << 20;
 
@@ -1217,42 +1219,8 @@ fn beostatus_runs_in_a_real_terminal_and_quits_on_q() {
     wait_until("u", "quit", &|screen| screen.contains("exit=0"));
 }
 
-/// A running exporter; killed when dropped.
-struct Exporter {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_exporter(dir: &Path, extra: &[&str]) -> Exporter {
-    let mut child = Command::new(EXPORTER)
-        .arg("--shm-dir")
-        .arg(dir)
-        .args(["--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start beostat-exporter");
-    let mut line = String::new();
-    // Only the first line is read, then stderr is closed: the exporter must
-    // keep serving (and logging) with a closed stderr. Regression: its
-    // eprintln! panicked on EPIPE and tiny_http answered 500.
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let address = line
-        .trim_end()
-        .strip_prefix("beostat-exporter: listening on http://")
-        .and_then(|rest| rest.strip_suffix("/metrics"))
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    Exporter { child, address }
+    Exporter::start(dir, extra)
 }
 
 /// GETs `path`; returns the status line, the headers and the body.
@@ -1303,11 +1271,13 @@ fn check_exposition(body: &str) {
 #[test]
 fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
     let (dir, _writer) = fixture();
-    let exporter = start_exporter(dir.path(), &[]);
+    let exporter = start_exporter(dir.path(), &["--per-cpu"]);
     let (status, headers, body) = get(&exporter.address, "/metrics");
     assert_eq!(status, "HTTP/1.1 200 OK");
     assert!(
-        headers.contains("Content-Type: text/plain; version=0.0.4; charset=utf-8"),
+        headers
+            .to_ascii_lowercase()
+            .contains("content-type: text/plain; version=0.0.4; charset=utf-8"),
         "{headers}"
     );
     check_exposition(&body);
@@ -1345,6 +1315,26 @@ fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
 
     assert_eq!(value("beostat_node_up", &node("0")), 1.0);
     assert_eq!(value("beostat_node_up", &node("1")), 0.0);
+    // Node 1 is down: only its up, last-seen and info series remain.
+    let down: Vec<&str> = scrape
+        .samples
+        .iter()
+        .filter(|s| s.labels.get("node") == Some("1"))
+        .map(|s| s.metric.as_str())
+        .collect();
+    assert_eq!(
+        down,
+        [
+            "beostat_node_up",
+            "beostat_node_last_seen_timestamp_seconds",
+            "beostat_node_info"
+        ],
+        "a down node's value series are gone"
+    );
+    assert_eq!(
+        value("beostat_node_info", &[("node", "1"), ("name", "n1")]),
+        1.0
+    );
     assert_eq!(value("beostat_node_up", &node("-1")), 1.0);
     let now = now_ns() as f64 / 1e9;
     let seen0 = value("beostat_node_last_seen_timestamp_seconds", &node("0"));
@@ -1458,9 +1448,9 @@ fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
 }
 
 #[test]
-fn exporter_can_sum_cpu_seconds_over_each_nodes_cpus() {
+fn exporter_sums_cpu_seconds_over_each_nodes_cpus_by_default() {
     let (dir, _writer) = fixture();
-    let exporter = start_exporter(dir.path(), &["--no-per-cpu"]);
+    let exporter = start_exporter(dir.path(), &[]);
     let (_, _, body) = get(&exporter.address, "/metrics");
     check_exposition(&body);
     // user ticks of node 0: 550 + 1015 + 50 + 10 = 1625.

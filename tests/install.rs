@@ -50,6 +50,14 @@ fn tree(dir: &Path) -> BTreeMap<String, Entry> {
     entries
 }
 
+/// The Prometheus kit, under DATADIR/beostat.
+const KIT: [&str; 4] = [
+    "prometheus/prometheus.yml",
+    "prometheus/beostat.rules.yml",
+    "prometheus/beostat.rules.test.yml",
+    "grafana/beostat-dashboard.json",
+];
+
 /// The files `make install PREFIX=/usr` must create, with their modes.
 fn expected_tree() -> BTreeMap<String, Entry> {
     let mut expected = BTreeMap::new();
@@ -60,11 +68,19 @@ fn expected_tree() -> BTreeMap<String, Entry> {
     file("/usr/lib/libbeostat.so.1.0.0".into(), 0o755);
     file("/usr/include/sys/beostat.h".into(), 0o644);
     file("/usr/lib/pkgconfig/libbeostat.pc".into(), 0o644);
-    for unit in ["recvstats.service", "sendstats.service"] {
+    for unit in [
+        "recvstats.service",
+        "sendstats.service",
+        "beostat-exporter.service",
+    ] {
         file(format!("/usr/lib/systemd/system/{unit}"), 0o644);
     }
     file("/etc/sysconfig/recvstats".into(), 0o644);
     file("/etc/sysconfig/sendstats".into(), 0o644);
+    file("/etc/sysconfig/beostat-exporter".into(), 0o644);
+    for kit in KIT {
+        file(format!("/usr/share/beostat/{kit}"), 0o644);
+    }
     file("/usr/lib/tmpfiles.d/beostat.conf".into(), 0o644);
     for page in man_pages_expected() {
         let section = page.rsplit('.').next().unwrap();

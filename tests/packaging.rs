@@ -176,9 +176,15 @@ fn rpmbuild_makes_the_three_packages_from_the_vendored_tarball() {
     for path in [
         "/usr/lib/systemd/system/recvstats.service",
         "/usr/lib/systemd/system/sendstats.service",
+        "/usr/lib/systemd/system/beostat-exporter.service",
         "/etc/sysconfig/recvstats",
         "/etc/sysconfig/sendstats",
+        "/etc/sysconfig/beostat-exporter",
         "/usr/lib/tmpfiles.d/beostat.conf",
+        "/usr/share/beostat/prometheus/prometheus.yml",
+        "/usr/share/beostat/prometheus/beostat.rules.yml",
+        "/usr/share/beostat/prometheus/beostat.rules.test.yml",
+        "/usr/share/beostat/grafana/beostat-dashboard.json",
     ] {
         expected.push((path.to_string(), plain));
     }
@@ -188,7 +194,11 @@ fn rpmbuild_makes_the_three_packages_from_the_vendored_tarball() {
     }
     assert_files("beostat", &listing(&beostat), &expected);
     let config = rpm_query(&["-qcp"], &beostat);
-    for file in ["/etc/sysconfig/recvstats", "/etc/sysconfig/sendstats"] {
+    for file in [
+        "/etc/sysconfig/recvstats",
+        "/etc/sysconfig/sendstats",
+        "/etc/sysconfig/beostat-exporter",
+    ] {
         assert!(
             config.lines().any(|l| l == file),
             "{file} is not %config: {config}"

@@ -9,7 +9,7 @@
 //! check), unless BEOSTAT_REQUIRE_SYSTEMD=1 (CI) makes that a failure.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 mod packaging_support;
 use packaging_support::{assert_success, built_dir, make_install, tool_available};
 
-const UNITS: [&str; 2] = ["recvstats.service", "sendstats.service"];
+const UNITS: [&str; 3] = [
+    "recvstats.service",
+    "sendstats.service",
+    "beostat-exporter.service",
+];
 
 fn systemd_available() -> bool {
     tool_available(
@@ -317,30 +321,105 @@ fn the_daemons_stay_within_the_units_system_call_and_socket_filters() {
         ("recvstats.service", recv_log),
         ("sendstats.service", send_log),
     ] {
-        let text = std::fs::read_to_string(units.join(unit)).unwrap();
-        let (calls, families) = traced(&log);
+        assert_within_filters(&units, unit, &log, "recvfrom", "recvmsg");
+    }
+}
+
+/// Checks that the calls and socket families traced in `log` are all
+/// allowed by `unit`'s filters, and that one of `expected` was made (the
+/// trace saw real work).
+fn assert_within_filters(units: &Path, unit: &str, log: &Path, expected: &str, or: &str) {
+    let text = std::fs::read_to_string(units.join(unit)).unwrap();
+    let (calls, families) = traced(log);
+    assert!(
+        calls.contains(expected) || calls.contains(or),
+        "{unit}: {calls:?}"
+    );
+    let allowed = allowed_syscalls(&text);
+    let refused: Vec<&String> = calls.difference(&allowed).collect();
+    // execve is strace starting the program, before the filter would apply.
+    let refused: Vec<&&String> = refused.iter().filter(|c| c.as_str() != "execve").collect();
+    assert!(refused.is_empty(), "{unit} would refuse {refused:?}");
+    let allowed_families: BTreeSet<String> = unit_values(&text, "RestrictAddressFamilies")
+        .iter()
+        .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
+        .collect();
+    for family in &families {
         assert!(
-            calls.contains("recvfrom") || calls.contains("recvmsg"),
-            "{unit}: {calls:?}"
-        );
-        let allowed = allowed_syscalls(&text);
-        let refused: Vec<&String> = calls.difference(&allowed).collect();
-        // execve is strace starting the program, before the filter would apply.
-        let refused: Vec<&&String> = refused.iter().filter(|c| c.as_str() != "execve").collect();
-        assert!(refused.is_empty(), "{unit} would refuse {refused:?}");
-        let allowed_families: BTreeSet<String> = unit_values(&text, "RestrictAddressFamilies")
-            .iter()
-            .flat_map(|v| v.split_whitespace().map(String::from).collect::<Vec<_>>())
-            .collect();
-        for family in &families {
-            assert!(
                 allowed_families.contains(family),
                 "{unit}: the daemon opens {family} sockets; RestrictAddressFamilies={allowed_families:?}"
             );
-        }
-        println!(
-            "{unit}: {} system calls, families {families:?}, all allowed",
-            calls.len()
-        );
     }
+    println!(
+        "{unit}: {} system calls, families {families:?}, all allowed",
+        calls.len()
+    );
+}
+
+#[test]
+fn the_exporter_stays_within_its_units_system_call_and_socket_filters() {
+    if !systemd_available() || !tool_available("strace", "-V", "BEOSTAT_REQUIRE_SYSTEMD", "strace")
+    {
+        return;
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let (_, units) = install_units(scratch.path());
+    let shm = scratch.path().join("shm");
+    std::fs::create_dir(&shm).unwrap();
+    let mut options = beostat::shm::WriterOptions::new(&shm);
+    options.node_capacity = 2;
+    let mut writer = beostat::shm::ShmWriter::open(&options).unwrap();
+    writer
+        .update(0, &beostat::shm::NodeUpdate::default())
+        .unwrap();
+
+    let log = scratch.path().join("exporter.strace");
+    let mut strace = Command::new("strace")
+        .args(["-f", "-qq", "-o"])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_beostat-exporter"))
+        .arg("--shm-dir")
+        .arg(&shm)
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("strace");
+    let mut line = String::new();
+    BufReader::new(strace.stderr.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let address = line
+        .trim_end()
+        .strip_prefix("beostat-exporter: listening on http://")
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    // Two scrapes, gzipped (the blocking threads and flate2 at work).
+    for _ in 0..2 {
+        let mut stream = std::net::TcpStream::connect(&address).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .unwrap();
+        write!(
+            stream,
+            "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        assert!(answer.starts_with(b"HTTP/1.1 200 OK"));
+    }
+    // The exporter is strace's child.
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", strace.id())).unwrap();
+    let pid: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    stop("beostat-exporter", strace, pid);
+    assert_within_filters(
+        &units,
+        "beostat-exporter.service",
+        &log,
+        "accept4",
+        "accept",
+    );
 }

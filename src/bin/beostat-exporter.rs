@@ -1,30 +1,73 @@
 //! beostat-exporter: serves the cluster's status and recvstats' counters
-//! at /metrics in the Prometheus text format. See `beostat-exporter --help`
-//! and docs/COMMANDS.md for the metric names.
+//! at /metrics for Prometheus. See `beostat-exporter --help` and
+//! docs/COMMANDS.md for the options and the metric names.
 
 use beostat::cmd::cli::ExporterArgs as Args;
-use beostat::cmd::metrics::{self, Options};
+use beostat::cmd::exporter::Exporter;
+use beostat::cmd::http::web_config::WebConfig;
+use beostat::cmd::http::{self, Limits, ServerStats};
 use beostat::cmd::{self, Snapshot};
 use beostat::shm::{default_dir, Reader};
 use clap::Parser;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
 const PROGRAM: &str = "beostat-exporter";
 
+fn log(message: std::fmt::Arguments<'_>) {
+    cmd::log(PROGRAM, message);
+}
+
 fn run(args: Args) -> beostat::Result<()> {
+    let web = match &args.web_config_file {
+        Some(path) => WebConfig::load(path)?,
+        None => WebConfig {
+            tls: None,
+            auth: None,
+        },
+    };
     let reader = Reader::new(args.shm_dir.unwrap_or_else(default_dir));
     // Refuse to start on files that cannot be read, with their error.
     Snapshot::read(&reader)?;
-    let server = metrics::bind(&args.listen)?;
-    cmd::log(
-        PROGRAM,
-        format_args!("listening on {}", metrics::metrics_url(&server)),
-    );
-    let options = Options {
-        per_cpu: !args.no_per_cpu,
+    let limits = Limits {
+        max_connections: args.max_connections as usize,
+        header_read_timeout: Duration::from_secs_f64(args.read_timeout),
+        write_timeout: Duration::from_secs_f64(args.write_timeout),
+        ..Limits::default()
     };
-    metrics::serve(PROGRAM, &server, &reader, options);
-    Ok(())
+    let open_files = http::raise_open_file_limit();
+    if open_files < limits.max_connections as u64 + 64 {
+        log(format_args!(
+            "warning: {open_files} open files allowed (ulimit -n): fewer connections \
+             than --web.max-connections {} will fit",
+            limits.max_connections
+        ));
+    }
+    let listener = http::bind(&args.listen)?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| beostat::Error::io("read the listening address", e))?;
+    let scheme = if web.tls.is_some() { "https" } else { "http" };
+    log(format_args!("listening on {scheme}://{address}/metrics"));
+    let stats = Arc::new(ServerStats::default());
+    let exporter = Exporter::new(
+        PROGRAM,
+        reader,
+        args.per_cpu,
+        args.max_requests as usize,
+        stats.clone(),
+    );
+    http::serve(
+        listener,
+        exporter.site(),
+        web,
+        limits,
+        stats,
+        // Scrapes, plus room for basic auth's bcrypt checks beside them.
+        args.max_requests as usize + 2,
+        log,
+    )
 }
 
 fn main() -> ExitCode {

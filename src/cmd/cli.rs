@@ -126,29 +126,59 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
 }
 
 /// Serve node status and recvstats' counters at http://ADDRESS/metrics in
-/// the Prometheus text format, read from the shared-memory files on each
-/// scrape.
+/// the Prometheus text format (or OpenMetrics, gzipped, when the scraper
+/// asks), read from the shared-memory files on each scrape.
 #[derive(Parser, Debug)]
 #[command(
     name = "beostat-exporter",
     version,
     disable_version_flag = true,
     after_help = "Prints `beostat-exporter: listening on http://HOST:PORT/metrics` on \
-                  stderr once it serves (port 0 picks a free port).\n\
-                  Metric names: docs/COMMANDS.md."
+                  stderr once it serves (port 0 picks a free port). \
+                  `/` links the pages; `/-/healthy` and `/-/ready` are for probes.\n\
+                  Listens on loopback unless told otherwise: `--listen :9304` serves \
+                  every address.\n\
+                  Metric names and their node_exporter counterparts: docs/COMMANDS.md."
 )]
 pub struct ExporterArgs {
-    /// Address to listen on, HOST:PORT.
+    /// Address to listen on: HOST:PORT, [V6]:PORT, or :PORT for every address.
     #[arg(
         short = 'l',
         long = "listen",
+        alias = "web.listen-address",
         value_name = "HOST:PORT",
-        default_value = "0.0.0.0:9304"
+        default_value = "127.0.0.1:9304"
     )]
     pub listen: String,
-    /// Sum CPU seconds over each node's CPUs instead of one series per CPU.
-    #[arg(long = "no-per-cpu")]
+    /// One beostat_node_cpu_seconds_total series per CPU (a `cpu` label)
+    /// instead of each node's sum over its CPUs.
+    #[arg(long = "per-cpu")]
+    pub per_cpu: bool,
+    /// Sum CPU seconds over each node's CPUs (the default; kept for old
+    /// command lines).
+    #[arg(long = "no-per-cpu", hide = true, conflicts_with = "per_cpu")]
     pub no_per_cpu: bool,
+    /// Connections open at once; more are closed as they arrive.
+    #[arg(long = "web.max-connections", value_name = "N", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Scrapes read and formatted at once; more wait their turn.
+    #[arg(long = "web.max-requests", value_name = "N", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub max_requests: u32,
+    /// Seconds a connection may wait for a request's head (an idle
+    /// connection, new or kept alive, is closed after this long).
+    #[arg(long = "web.read-timeout", value_name = "SECS", default_value_t = 10.0,
+          value_parser = positive_seconds)]
+    pub read_timeout: f64,
+    /// TLS and basic auth, in the file format of Prometheus's exporter-toolkit
+    /// (tls_server_config, basic_auth_users with bcrypt hashes).
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    pub web_config_file: Option<PathBuf>,
+    /// Seconds a reply may wait on a client that does not read.
+    #[arg(long = "web.write-timeout", value_name = "SECS", default_value_t = 60.0,
+          value_parser = positive_seconds)]
+    pub write_timeout: f64,
     /// Directory of the shared-memory files [default: $BEOSTAT_SHM_DIR, else /var/shm].
     #[arg(long = "shm-dir", value_name = "DIR")]
     pub shm_dir: Option<PathBuf>,

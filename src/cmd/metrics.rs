@@ -1,18 +1,27 @@
-//! The exporter: node status and recvstats' counters in the Prometheus text
-//! format (version 0.0.4), served over HTTP at `/metrics`.
+//! The exporter's exposition: node status and recvstats' counters in the
+//! Prometheus text format (version 0.0.4) or OpenMetrics 1.0.0, as the
+//! scrape negotiated ([`Format`]).
 //!
-//! [`render`] writes one scrape into a `String` the caller reuses, family by
-//! family (each family's samples are contiguous, after its HELP and TYPE),
-//! from one [`Snapshot`], so a scrape is one pass over the files and no
-//! allocation per sample. Names follow Prometheus conventions: base units
-//! (seconds, bytes), `_total` on counters, a `node` label (`"-1"` is the
-//! master, as in the C API). docs/COMMANDS.md lists every family. The HTTP
-//! side ([`serve`]) is one synchronous loop: scrapes are rare and one at a
-//! time is what keeps their cost predictable.
+//! [`render`] writes one scrape into a `String`, family by family (each
+//! family's samples are contiguous, after its HELP and TYPE), from one
+//! [`Snapshot`], so a scrape is one pass over the files and no allocation
+//! per sample. Names follow Prometheus conventions and node_exporter's
+//! meanings where one exists: base units (seconds, bytes), `_total` on
+//! counters, a `node` label (`"-1"` is the master, as in the C API).
+//! docs/COMMANDS.md lists every family with its node_exporter counterpart.
+//!
+//! A node that is down exports only `beostat_node_up` (0),
+//! `beostat_node_last_seen_timestamp_seconds` and `beostat_node_info`:
+//! its last values would otherwise draw flat lines and keep alerts quiet.
+//!
+//! The two formats differ only in what a text-format parser would not
+//! read: OpenMetrics names a counter's family without `_total` (its samples
+//! keep it) and ends with `# EOF` ([`finish`]). The HTTP side lives in
+//! [`super::exporter`].
 
+use super::http::negotiate::Format;
 use super::{memory_total, Disk, Snapshot, USER_HZ};
-use crate::error::{Error, Result};
-use crate::shm::{Counter, NodeData, NodeState, Reader};
+use crate::shm::{Counter, NodeData, NodeState};
 use crate::types::{beostat_net_dev, beostat_stat_cpu};
 use std::fmt::Write;
 use std::time::Instant;
@@ -23,30 +32,77 @@ type NodeFamily = (&'static str, &'static str, fn(&NodeData) -> u64);
 type DeviceFamily = (&'static str, &'static str, fn(&beostat_net_dev) -> u64);
 /// A family over root filesystems: suffix, help, value.
 type DiskFamily = (&'static str, &'static str, fn(&Disk) -> u64);
-/// A CPU mode: its label value and its counter.
+/// A CPU mode: its label value (node_exporter's) and its ticks.
 type CpuMode = (&'static str, fn(&beostat_stat_cpu) -> i64);
 
-/// The Content-Type of a scrape.
+/// The CPU modes exported, in order. TODO(issue 11, left to the lead by
+/// the brief of issue 15): layout 2 (merged) carries /proc/stat's eight
+/// columns as `NodeData::cpu_times` (`beostat_cpu_times`: user, nice,
+/// system, idle, iowait, irq, softirq, steal, u64 ticks) and MemAvailable
+/// as `NodeData::mem_available`. Exporting them is: make `CpuMode` take a
+/// `&beostat_cpu_times`, list the eight modes here, iterate
+/// `node.cpu_times` instead of `node.stat_cpu` in [`cpu_seconds`], and add
+/// a `memory_available_bytes` row (absent when `None`) to the memory
+/// table; docs/COMMANDS.md and the BeostatMemoryLow rule follow. Until
+/// then `system` is system+irq+softirq+steal and `idle` is idle+iowait,
+/// the legacy four.
+const CPU_MODES: [CpuMode; 4] = [
+    ("user", |c| c.user),
+    ("nice", |c| c.nice),
+    ("system", |c| c.system),
+    ("idle", |c| c.idle),
+];
+
+/// The Content-Type of a text-format scrape.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// What a scrape contains.
+/// What a scrape contains, and how it is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
     /// `beostat_node_cpu_seconds_total` per CPU (`cpu` label), or summed
     /// over each node's CPUs (no `cpu` label; 16 times fewer samples on
-    /// 16-CPU nodes).
+    /// 16-CPU nodes). Off by default: see docs/COMMANDS.md.
     pub per_cpu: bool,
+    /// The exposition format.
+    pub format: Format,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { per_cpu: true }
+        Options {
+            per_cpu: false,
+            format: Format::Text,
+        }
     }
 }
 
-/// Appends `# HELP` and `# TYPE` for a family.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = write!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n");
+/// The version label of `beostat_exporter_build_info`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Appends `# HELP` and `# TYPE` for a family. In OpenMetrics a counter's
+/// family is named without its samples' `_total`.
+fn family(out: &mut String, options: Options, name: &str, kind: &str, help: &str) {
+    let name = match (options.format, kind) {
+        (Format::OpenMetrics(_), "counter") => name.strip_suffix("_total").unwrap_or(name),
+        _ => name,
+    };
+    let _ = write!(out, "# HELP {name} ");
+    for c in help.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '"' if options.format.is_open_metrics() => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    let _ = write!(out, "\n# TYPE {name} {kind}\n");
+}
+
+/// Ends a scrape: OpenMetrics' `# EOF`, nothing in the text format.
+pub fn finish(out: &mut String, options: Options) {
+    if options.format.is_open_metrics() {
+        out.push_str("# EOF\n");
+    }
 }
 
 /// A sample value, appended without `std::fmt` for the common integer
@@ -201,17 +257,34 @@ fn open_sample(out: &mut String, name: &str, node: i32) {
     out.push('"');
 }
 
-/// One gauge or counter per node: `NAME{node="N"} VALUE` for every node
-/// `sample` gives a value for.
+/// Whether a node's values are exported (see the module doc).
+fn exports_values(node: &NodeData) -> bool {
+    node.state == NodeState::Up
+}
+
+/// One gauge or counter per node that is up: `NAME{node="N"} VALUE` for
+/// every such node `sample` gives a value for.
 fn per_node<V: SampleValue>(
     out: &mut String,
     snapshot: &Snapshot,
-    name: &str,
-    kind: &str,
-    help: &str,
+    options: Options,
+    (name, kind, help): (&str, &str, &str),
     sample: impl Fn(&NodeData) -> Option<V>,
 ) {
-    family(out, name, kind, help);
+    per_node_of(out, snapshot, options, (name, kind, help), |n| {
+        exports_values(n).then(|| sample(n)).flatten()
+    });
+}
+
+/// Like [`per_node`], for every node, up or down.
+fn per_node_of<V: SampleValue>(
+    out: &mut String,
+    snapshot: &Snapshot,
+    options: Options,
+    (name, kind, help): (&str, &str, &str),
+    sample: impl Fn(&NodeData) -> Option<V>,
+) {
+    family(out, options, name, kind, help);
     for node in &snapshot.nodes {
         if let Some(v) = sample(node) {
             open_sample(out, name, node.node);
@@ -222,16 +295,17 @@ fn per_node<V: SampleValue>(
     }
 }
 
-/// A counter of every interface of every node: `NAME{node,device}`.
+/// A counter of every interface of every node that is up:
+/// `NAME{node,device}`.
 fn per_device(
     out: &mut String,
     snapshot: &Snapshot,
-    name: &str,
-    help: &str,
+    options: Options,
+    (name, help): (&str, &str),
     sample: impl Fn(&beostat_net_dev) -> u64,
 ) {
-    family(out, name, "counter", help);
-    for node in &snapshot.nodes {
+    family(out, options, name, "counter", help);
+    for node in snapshot.nodes.iter().filter(|n| exports_values(n)) {
         for dev in &node.net_dev {
             open_sample(out, name, node.node);
             out.push_str(",device=\"");
@@ -281,9 +355,10 @@ pub fn process_alive(pid: i32) -> bool {
     result == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Appends one scrape of `snapshot` to `out`. `writer_running` is whether
-/// recvstats' pid is alive (`None`: unknown, the family is left out);
-/// `started` is when the scrape began (for its own duration).
+/// Appends one scrape of `snapshot` to `out` (without [`finish`]'s end,
+/// so the caller may append its own families). `writer_running` is
+/// whether recvstats' pid is alive (`None`: unknown, the family is left
+/// out); `started` is when the scrape began (for its own duration).
 pub fn render(
     out: &mut String,
     snapshot: &Snapshot,
@@ -292,24 +367,32 @@ pub fn render(
     started: Instant,
 ) {
     let s = snapshot;
-    per_node(
+    let o = options;
+    per_node_of(
         out,
         s,
-        "beostat_node_up",
-        "gauge",
-        "1 if the node reported within the expiry time (recvstats --expiry), else 0.",
+        o,
+        (
+            "beostat_node_up",
+            "gauge",
+            "1 if the node reported within the expiry time (recvstats --expiry), else 0.",
+        ),
         |n| Some(i32::from(n.state == NodeState::Up)),
     );
-    per_node(
+    per_node_of(
         out,
         s,
-        "beostat_node_last_seen_timestamp_seconds",
-        "gauge",
-        "When the node's last report arrived, seconds since the Epoch.",
+        o,
+        (
+            "beostat_node_last_seen_timestamp_seconds",
+            "gauge",
+            "When the node's last report arrived, seconds since the Epoch.",
+        ),
         |n| Some(Nanos(n.time_ns)),
     );
     family(
         out,
+        o,
         "beostat_node_info",
         "gauge",
         "Always 1; the name label is the host name the node reported.",
@@ -324,26 +407,35 @@ pub fn render(
         per_node(
             out,
             s,
-            &format!("beostat_node_load{minutes}"),
-            "gauge",
-            &format!("{minutes}-minute load average (/proc/loadavg)."),
+            o,
+            (
+                &format!("beostat_node_load{minutes}"),
+                "gauge",
+                &format!("{minutes}-minute load average (/proc/loadavg)."),
+            ),
             |n| Some(n.loadavg.load[i]),
         );
     }
     per_node(
         out,
         s,
-        "beostat_node_procs_running",
-        "gauge",
-        "Runnable scheduling entities (/proc/loadavg).",
+        o,
+        (
+            "beostat_node_procs_running",
+            "gauge",
+            "Runnable scheduling entities (/proc/loadavg).",
+        ),
         |n| Some(n.loadavg.num_active_procs),
     );
     per_node(
         out,
         s,
-        "beostat_node_processes",
-        "gauge",
-        "Scheduling entities that exist (/proc/loadavg).",
+        o,
+        (
+            "beostat_node_processes",
+            "gauge",
+            "Scheduling entities that exist (/proc/loadavg).",
+        ),
         |n| Some(n.loadavg.total_procs),
     );
     let memory: [NodeFamily; 7] = [
@@ -371,29 +463,30 @@ pub fn render(
         per_node(
             out,
             s,
-            &format!("beostat_node_{suffix}"),
-            "gauge",
-            help,
+            o,
+            (&format!("beostat_node_{suffix}"), "gauge", help),
             |n| Some(get(n)),
         );
     }
     per_node(
         out,
         s,
-        "beostat_node_cpus",
-        "gauge",
-        "Number of CPUs.",
+        o,
+        ("beostat_node_cpus", "gauge", "Number of CPUs."),
         |n| Some(n.cpu_count),
     );
     per_node(
         out,
         s,
-        "beostat_node_cpu_mhz",
-        "gauge",
-        "Clock of CPU 0 in MHz (absent when the architecture does not report it).",
+        o,
+        (
+            "beostat_node_cpu_mhz",
+            "gauge",
+            "Clock of CPU 0 in MHz (absent when the architecture does not report it).",
+        ),
         |n| (n.mhz > 0.0).then_some(n.mhz),
     );
-    cpu_seconds(out, s, options);
+    cpu_seconds(out, s, o);
     let net: [DeviceFamily; 8] = [
         ("receive_bytes_total", "Bytes received.", |d| d.recv.bytes),
         ("receive_packets_total", "Packets received.", |d| {
@@ -420,8 +513,11 @@ pub fn render(
         per_device(
             out,
             s,
-            &format!("beostat_node_network_{suffix}"),
-            &format!("{help} (/proc/net/dev)"),
+            o,
+            (
+                &format!("beostat_node_network_{suffix}"),
+                &format!("{help} (/proc/net/dev)"),
+            ),
             get,
         );
     }
@@ -444,15 +540,15 @@ pub fn render(
         per_node(
             out,
             s,
-            &format!("beostat_node_filesystem_{suffix}"),
-            "gauge",
-            help,
+            o,
+            (&format!("beostat_node_filesystem_{suffix}"), "gauge", help),
             |n| Disk::of(&n.statfs).map(|d| get(&d)),
         );
     }
 
     family(
         out,
+        o,
         "beostat_nodes",
         "gauge",
         "Nodes that have reported, by state (the master included).",
@@ -464,10 +560,27 @@ pub fn render(
         "beostat_nodes{{state=\"down\"}} {}",
         s.nodes.len() - up
     );
+    let shm: [(&str, &str, u32); 2] = [
+        (
+            "beostat_shm_node_records",
+            "Node records in the node file: nodes that have reported, the master included.",
+            s.control.records,
+        ),
+        (
+            "beostat_shm_max_cpus",
+            "Most CPUs recorded per node (recvstats --max-cpus).",
+            s.control.max_cpus,
+        ),
+    ];
+    for (name, help, value) in shm {
+        family(out, o, name, "gauge", help);
+        let _ = writeln!(out, "{name} {value}");
+    }
 
-    daemon_counters(out, s);
+    daemon_counters(out, s, o);
     family(
         out,
+        o,
         "beostat_recvstats_start_time_seconds",
         "gauge",
         "When the recvstats that writes the files started, seconds since the Epoch.",
@@ -480,6 +593,7 @@ pub fn render(
     if let Some(running) = writer_running {
         family(
             out,
+            o,
             "beostat_recvstats_running",
             "gauge",
             "1 if the recvstats process named in the files exists, else 0.",
@@ -488,6 +602,18 @@ pub fn render(
     }
     family(
         out,
+        o,
+        "beostat_exporter_build_info",
+        "gauge",
+        "Always 1; the version label is the exporter's version.",
+    );
+    let _ = writeln!(
+        out,
+        "beostat_exporter_build_info{{version=\"{VERSION}\"}} 1"
+    );
+    family(
+        out,
+        o,
         "beostat_exporter_scrape_duration_seconds",
         "gauge",
         "Time this scrape took to read the files and format the samples before this one.",
@@ -500,39 +626,38 @@ pub fn render(
 }
 
 fn cpu_seconds(out: &mut String, s: &Snapshot, options: Options) {
-    const MODES: [CpuMode; 4] = [
-        ("user", |c| c.user),
-        ("nice", |c| c.nice),
-        ("system", |c| c.system),
-        ("idle", |c| c.idle),
-    ];
     let name = "beostat_node_cpu_seconds_total";
     family(
         out,
+        options,
         name,
         "counter",
         "Seconds the CPUs spent in each mode since boot (/proc/stat ticks / USER_HZ 100).",
     );
-    // The label tail of each (CPU, mode), made once per scrape.
-    let widest = s.nodes.iter().map(|n| n.stat_cpu.len()).max().unwrap_or(0);
-    let tails: Vec<[String; 4]> = (0..widest)
-        .map(|cpu| MODES.map(|(mode, _)| format!(",cpu=\"{cpu}\",mode=\"{mode}\"}} ")))
-        .collect();
-    for node in &s.nodes {
-        if options.per_cpu {
+    let up = || s.nodes.iter().filter(|n| exports_values(n));
+    if options.per_cpu {
+        // The label tail of each (CPU, mode), made once per scrape.
+        let widest = up().map(|n| n.stat_cpu.len()).max().unwrap_or(0);
+        let tails: Vec<[String; CPU_MODES.len()]> = (0..widest)
+            .map(|cpu| CPU_MODES.map(|(mode, _)| format!(",cpu=\"{cpu}\",mode=\"{mode}\"}} ")))
+            .collect();
+        for node in up() {
             for (counters, tails) in node.stat_cpu.iter().zip(&tails) {
-                for ((_, get), tail) in MODES.iter().zip(tails) {
+                for ((_, get), tail) in CPU_MODES.iter().zip(tails) {
                     open_sample(out, name, node.node);
                     out.push_str(tail);
                     Ticks(get(counters)).push(out);
                     out.push('\n');
                 }
             }
-        } else if !node.stat_cpu.is_empty() {
-            for (mode, get) in MODES {
+        }
+    } else {
+        let tails = CPU_MODES.map(|(mode, _)| format!(",mode=\"{mode}\"}} "));
+        for node in up().filter(|n| !n.stat_cpu.is_empty()) {
+            for ((_, get), tail) in CPU_MODES.iter().zip(&tails) {
                 let ticks: i64 = node.stat_cpu.iter().map(get).sum();
                 open_sample(out, name, node.node);
-                let _ = write!(out, ",mode=\"{mode}\"}} ");
+                out.push_str(tail);
                 Ticks(ticks).push(out);
                 out.push('\n');
             }
@@ -540,7 +665,7 @@ fn cpu_seconds(out: &mut String, s: &Snapshot, options: Options) {
     }
 }
 
-fn daemon_counters(out: &mut String, s: &Snapshot) {
+fn daemon_counters(out: &mut String, s: &Snapshot, options: Options) {
     let dropped: Vec<Counter> = Counter::ALL
         .into_iter()
         .filter(|c| c.name().starts_with("dropped_"))
@@ -550,7 +675,7 @@ fn daemon_counters(out: &mut String, s: &Snapshot) {
         .filter(|c| !c.name().starts_with("dropped_"))
     {
         let name = format!("beostat_recvstats_{}_total", counter.name());
-        family(out, &name, "counter", counter_help(counter));
+        family(out, options, &name, "counter", counter_help(counter));
         let _ = writeln!(out, "{name} {}", s.counters[counter as usize]);
     }
     let name = "beostat_recvstats_datagrams_dropped_total";
@@ -561,7 +686,7 @@ fn daemon_counters(out: &mut String, s: &Snapshot) {
         let _ = write!(help, "{separator}{reason}: {}", counter_help(*counter));
     }
     help.push('.');
-    family(out, name, "counter", &help);
+    family(out, options, name, "counter", &help);
     for counter in dropped {
         let reason = &counter.name()["dropped_".len()..];
         let _ = writeln!(
@@ -572,79 +697,69 @@ fn daemon_counters(out: &mut String, s: &Snapshot) {
     }
 }
 
-/// Binds the HTTP server at `address` (`HOST:PORT`; port 0 picks one).
-pub fn bind(address: &str) -> Result<tiny_http::Server> {
-    tiny_http::Server::http(address).map_err(|e| {
-        Error::io(
-            format!("listen on {address}"),
-            std::io::Error::other(e.to_string()),
-        )
-    })
+/// The exporter's own HTTP counters, for [`exporter_families`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ExporterCounters {
+    /// Scrapes answered, by [format][Format::label] and gzip or not.
+    pub scrapes: [[u64; 2]; 2],
+    /// Connections accepted.
+    pub connections_accepted: u64,
+    /// Connections closed on arrival (the connection bound).
+    pub connections_refused: u64,
+    /// Connections that ended in an error (timeouts, oversized requests).
+    pub connection_errors: u64,
+    /// Connections open now.
+    pub connections_open: u64,
 }
 
-/// The address the server listens on, as `http://HOST:PORT/metrics`.
-pub fn metrics_url(server: &tiny_http::Server) -> String {
-    match server.server_addr() {
-        tiny_http::ListenAddr::IP(address) => format!("http://{address}/metrics"),
-        other => format!("{other}/metrics"),
-    }
-}
-
-/// Serves scrapes until the server is dropped (the process is killed).
-/// Errors of single requests (a client that hung up, files that vanished)
-/// are logged on stderr as `program: ...` and answered, never fatal.
-pub fn serve(program: &str, server: &tiny_http::Server, reader: &Reader, options: Options) {
-    let content_type =
-        tiny_http::Header::from_bytes("Content-Type", CONTENT_TYPE).expect("a valid header");
-    let text_type = tiny_http::Header::from_bytes("Content-Type", "text/plain; charset=utf-8")
-        .expect("a valid header");
-    let mut body = String::new();
-    for request in server.incoming_requests() {
-        let path = request.url().split('?').next().unwrap_or("");
-        let method = request.method().clone();
-        let readable = matches!(method, tiny_http::Method::Get | tiny_http::Method::Head);
-        let (status, header) = if !readable {
-            body.clear();
-            body.push_str("only GET and HEAD\n");
-            (405, text_type.clone())
-        } else if path == "/metrics" {
-            body.clear();
-            let started = Instant::now();
-            match Snapshot::read(reader) {
-                Ok(snapshot) => {
-                    let running = process_alive(snapshot.control.writer_pid);
-                    render(&mut body, &snapshot, options, Some(running), started);
-                    (200, content_type.clone())
-                }
-                Err(e) => {
-                    super::log(program, format_args!("scrape failed: {e}"));
-                    body.push_str(&e.to_string());
-                    body.push('\n');
-                    (503, text_type.clone())
-                }
-            }
-        } else if path == "/" {
-            body.clear();
-            body.push_str(
-                "beostat-exporter: cluster status in the Prometheus text format at /metrics\n",
+/// Appends the exporter's own HTTP families.
+pub fn exporter_families(out: &mut String, options: Options, counters: &ExporterCounters) {
+    let name = "beostat_exporter_scrapes_total";
+    family(
+        out,
+        options,
+        name,
+        "counter",
+        "Scrapes answered, by format (text, openmetrics) and encoding (identity, gzip).",
+    );
+    for (f, format) in ["text", "openmetrics"].iter().enumerate() {
+        for (e, encoding) in ["identity", "gzip"].iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}{{format=\"{format}\",encoding=\"{encoding}\"}} {}",
+                counters.scrapes[f][e]
             );
-            (200, text_type.clone())
-        } else {
-            body.clear();
-            body.push_str("not found; the metrics are at /metrics\n");
-            (404, text_type.clone())
-        };
-        // Answer from the reused buffer: no copy of a large body.
-        let response = tiny_http::Response::new(
-            tiny_http::StatusCode(status),
-            vec![header],
-            body.as_bytes(),
-            Some(body.len()),
-            None,
-        );
-        if let Err(e) = request.respond(response) {
-            super::log(program, format_args!("answering a request: {e}"));
         }
+    }
+    let families: [(&str, &str, &str, u64); 4] = [
+        (
+            "beostat_exporter_connections_accepted_total",
+            "counter",
+            "HTTP connections accepted.",
+            counters.connections_accepted,
+        ),
+        (
+            "beostat_exporter_connections_refused_total",
+            "counter",
+            "HTTP connections closed on arrival: --web.max-connections were open.",
+            counters.connections_refused,
+        ),
+        (
+            "beostat_exporter_connection_errors_total",
+            "counter",
+            "HTTP connections that ended in an error (a timeout, an oversized request, a reset).",
+            counters.connection_errors,
+        ),
+        (
+            "beostat_exporter_connections_open",
+            "gauge",
+            "HTTP connections open now.",
+            counters.connections_open,
+        ),
+    ];
+    for (name, kind, help, value) in families {
+        family(out, options, name, kind, help);
+        let _ = writeln!(out, "{name} {value}");
     }
 }
 

@@ -16,11 +16,15 @@
 //! - [`table`]: `beostatus`'s rows, and its one-shot text modes.
 //! - [`tui`]: `beostatus`'s terminal monitor (ratatui): table, grid,
 //!   sort, filter, one node's detail, key help.
-//! - [`metrics`]: the Prometheus text format, and the exporter's HTTP loop.
+//! - [`metrics`]: the Prometheus text format and OpenMetrics.
+//! - [`http`]: the HTTP server web pages run on (limits, timeouts, routing).
+//! - [`exporter`]: the exporter's pages on that server (`/metrics`).
 
 pub mod cli;
 pub mod escape;
+pub mod exporter;
 pub mod format;
+pub mod http;
 pub mod json;
 pub mod metrics;
 pub mod select;

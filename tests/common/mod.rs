@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod daemon;
+pub mod exporter;
 
 use beostat::shm::Reader;
 use std::path::{Path, PathBuf};
