@@ -170,7 +170,20 @@ fn write_fixture(dir: &Path) -> ShmWriter {
         &NodeUpdate {
             time_ns: now,
             name: Some(b"n3"),
-            stat_cpu: Some(&[cpu(60, 0, 0, 40)]),
+            // Every mode, as sendstats sends them since issue 11: the
+            // legacy view is user 45, system 5 + 4 + 3 + 3 (irq, softirq,
+            // steal) = 15, nice 0, idle 30 + 10 (iowait) = 40: 60% busy.
+            cpu_times: Some(&[beostat::shm::beostat_cpu_times {
+                user: 45,
+                nice: 0,
+                system: 5,
+                idle: 30,
+                iowait: 10,
+                irq: 4,
+                softirq: 3,
+                steal: 3,
+            }]),
+            mem_available: Some(5 * GIB),
             meminfo: Some(beostat_meminfo {
                 mem: beostat_memusage {
                     used: 6 * GIB,
@@ -1385,6 +1398,38 @@ fn exporter_serves_the_fixture_in_the_prometheus_text_format() {
     assert_eq!(cpu_seconds("1", "system"), 20.1);
     assert_eq!(cpu_seconds("1", "nice"), 0.1);
     assert_eq!(cpu_seconds("3", "idle"), 1.1);
+    // Node 3 reports every mode: each is its own series (node_exporter's
+    // names), and MemAvailable is exported where a node reports it.
+    for (mode, ticks) in [
+        ("user", 45.0),
+        ("system", 5.0),
+        ("idle", 30.0),
+        ("iowait", 10.0),
+        ("irq", 4.0),
+        ("softirq", 3.0),
+        ("steal", 3.0),
+    ] {
+        assert_eq!(
+            counter(
+                "beostat_node_cpu_seconds_total",
+                &[("node", "3"), ("cpu", "0"), ("mode", mode)]
+            ),
+            ticks / 100.0,
+            "{mode}"
+        );
+    }
+    assert_eq!(
+        value("beostat_node_memory_available_bytes", &node("3")),
+        (5 * GIB) as f64
+    );
+    assert!(
+        !scrape
+            .samples
+            .iter()
+            .any(|s| s.metric == "beostat_node_memory_available_bytes"
+                && s.labels.get("node") == Some("0")),
+        "node 0 does not report MemAvailable: no series"
+    );
     let eth0 = [("node", "0"), ("device", "eth0")];
     assert_eq!(
         counter("beostat_node_network_receive_bytes_total", &eth0),

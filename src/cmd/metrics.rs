@@ -21,8 +21,8 @@
 
 use super::http::negotiate::Format;
 use super::{memory_total, Disk, Snapshot, USER_HZ};
-use crate::shm::{Counter, NodeData, NodeState};
-use crate::types::{beostat_net_dev, beostat_stat_cpu};
+use crate::shm::{beostat_cpu_times, Counter, NodeData, NodeState};
+use crate::types::beostat_net_dev;
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -33,24 +33,22 @@ type DeviceFamily = (&'static str, &'static str, fn(&beostat_net_dev) -> u64);
 /// A family over root filesystems: suffix, help, value.
 type DiskFamily = (&'static str, &'static str, fn(&Disk) -> u64);
 /// A CPU mode: its label value (node_exporter's) and its ticks.
-type CpuMode = (&'static str, fn(&beostat_stat_cpu) -> i64);
+type CpuMode = (&'static str, fn(&beostat_cpu_times) -> u64);
 
-/// The CPU modes exported, in order. TODO(issue 11, left to the lead by
-/// the brief of issue 15): layout 2 (merged) carries /proc/stat's eight
-/// columns as `NodeData::cpu_times` (`beostat_cpu_times`: user, nice,
-/// system, idle, iowait, irq, softirq, steal, u64 ticks) and MemAvailable
-/// as `NodeData::mem_available`. Exporting them is: make `CpuMode` take a
-/// `&beostat_cpu_times`, list the eight modes here, iterate
-/// `node.cpu_times` instead of `node.stat_cpu` in [`cpu_seconds`], and add
-/// a `memory_available_bytes` row (absent when `None`) to the memory
-/// table; docs/COMMANDS.md and the BeostatMemoryLow rule follow. Until
-/// then `system` is system+irq+softirq+steal and `idle` is idle+iowait,
-/// the legacy four.
-const CPU_MODES: [CpuMode; 4] = [
+/// The CPU modes exported, in order: /proc/stat's eight columns under
+/// node_exporter's mode names (guest and guest_nice are already inside
+/// user and nice, as in node_exporter's own `node_cpu_seconds_total`).
+/// Nodes whose sendstats folded the columns (before issue 11) report 0 in
+/// iowait, irq, softirq and steal, their time being in system and idle.
+const CPU_MODES: [CpuMode; 8] = [
     ("user", |c| c.user),
     ("nice", |c| c.nice),
     ("system", |c| c.system),
     ("idle", |c| c.idle),
+    ("iowait", |c| c.iowait),
+    ("irq", |c| c.irq),
+    ("softirq", |c| c.softirq),
+    ("steal", |c| c.steal),
 ];
 
 /// The Content-Type of a text-format scrape.
@@ -472,6 +470,17 @@ pub fn render(
         out,
         s,
         o,
+        (
+            "beostat_node_memory_available_bytes",
+            "gauge",
+            "Memory available for new work without swapping (MemAvailable; absent where the kernel or sendstats does not report it).",
+        ),
+        |n| n.mem_available,
+    );
+    per_node(
+        out,
+        s,
+        o,
         ("beostat_node_cpus", "gauge", "Number of CPUs."),
         |n| Some(n.cpu_count),
     );
@@ -637,25 +646,25 @@ fn cpu_seconds(out: &mut String, s: &Snapshot, options: Options) {
     let up = || s.nodes.iter().filter(|n| exports_values(n));
     if options.per_cpu {
         // The label tail of each (CPU, mode), made once per scrape.
-        let widest = up().map(|n| n.stat_cpu.len()).max().unwrap_or(0);
+        let widest = up().map(|n| n.cpu_times.len()).max().unwrap_or(0);
         let tails: Vec<[String; CPU_MODES.len()]> = (0..widest)
             .map(|cpu| CPU_MODES.map(|(mode, _)| format!(",cpu=\"{cpu}\",mode=\"{mode}\"}} ")))
             .collect();
         for node in up() {
-            for (counters, tails) in node.stat_cpu.iter().zip(&tails) {
+            for (counters, tails) in node.cpu_times.iter().zip(&tails) {
                 for ((_, get), tail) in CPU_MODES.iter().zip(tails) {
                     open_sample(out, name, node.node);
                     out.push_str(tail);
-                    Ticks(get(counters)).push(out);
+                    Ticks(get(counters) as i64).push(out);
                     out.push('\n');
                 }
             }
         }
     } else {
         let tails = CPU_MODES.map(|(mode, _)| format!(",mode=\"{mode}\"}} "));
-        for node in up().filter(|n| !n.stat_cpu.is_empty()) {
+        for node in up().filter(|n| !n.cpu_times.is_empty()) {
             for ((_, get), tail) in CPU_MODES.iter().zip(&tails) {
-                let ticks: i64 = node.stat_cpu.iter().map(get).sum();
+                let ticks = node.cpu_times.iter().map(get).fold(0u64, u64::wrapping_add) as i64;
                 open_sample(out, name, node.node);
                 out.push_str(tail);
                 Ticks(ticks).push(out);
