@@ -28,9 +28,8 @@ fn ingest(c: &mut Criterion) {
         .unwrap();
     let mut options = WriterOptions::new(dir.path());
     options.node_capacity = NODES;
-    options.cpu_capacity = 256;
     let writer = ShmWriter::open(&options).unwrap();
-    let mut ingest = Ingest::new(writer, NodeMap::default(), 65_536);
+    let mut ingest = Ingest::new(writer, NodeMap::default());
     let pool = Pool::build(&PoolOptions {
         nodes: NODES,
         first_node: 0,

@@ -172,19 +172,17 @@ fn write_node(writer: &mut ShmWriter, node: i32, cpus: usize, now: u64) -> beost
 pub fn run(dir: PathBuf, nodes: u32, cpus: u32) -> beostat::Result<()> {
     let mut options = WriterOptions::new(&dir);
     options.node_capacity = nodes;
-    options.cpu_capacity = cpus;
     options.node_expiry_secs = 86_400;
     let mut writer = ShmWriter::open(&options)?;
     let now = now_ns();
     for node in -1..nodes as i32 {
         write_node(&mut writer, node, cpus as usize, now)?;
     }
-    let geometry = writer.geometry();
     println!(
-        "bench_fixture: {} nodes + master, {cpus} CPUs each, in {} ({} bytes per record)",
+        "bench_fixture: {} nodes + master, {cpus} CPUs each, in {} ({} bytes of node file)",
         nodes,
         dir.display(),
-        geometry.record_size()
+        writer.file_bytes()
     );
     Ok(())
 }

@@ -112,8 +112,9 @@ fn malloc_copy<T: Copy>(items: &[T]) -> Result<*mut T> {
 /// 0.5 is 50%; pass 9999.0 to count every CPU the caller may use).
 ///
 /// Compute nodes (0 and up) that are up and whose access rules admit the
-/// caller count; the master (node -1) does not. Returns the count, or -1
-/// with errno set (ENOENT: no shm files).
+/// caller count; the master (node -1) does not. Node numbers that never
+/// reported (gaps) are skipped and down nodes count 0: neither makes the
+/// call fail. Returns the count, or -1 with errno set (ENOENT: no shm files).
 #[no_mangle]
 pub extern "C" fn beostat_count_idle_cpus(threshold: f32) -> c_int {
     shell(-1, || {
@@ -333,8 +334,9 @@ pub extern "C" fn beostat_get_disk_usage(node: c_int, max: *mut c_int, curr: *mu
 
 /// [Reconstructed prototype.] Stores in `*node_list` a newly malloc()ed
 /// array of the compute nodes user `uid` (member of `gid_list`) may use,
-/// in increasing order; release it with free(). Returns the number of
-/// entries, or -1 with errno set.
+/// in increasing order; release it with free(). Node numbers that never
+/// reported are skipped and down nodes are not available; neither makes
+/// the call fail. Returns the number of entries, or -1 with errno set.
 #[no_mangle]
 pub extern "C" fn beostat_get_avail_nodes_by_id(
     node_list: *mut *mut c_int,
@@ -361,7 +363,9 @@ pub extern "C" fn beostat_get_cpu_count(node: c_int) -> c_int {
 }
 
 /// [Reconstructed prototype.] One more than the highest node number that
-/// has reported (nodes are 0 .. count-1; the master is -1), or -1 with errno set.
+/// has reported (nodes are 0 .. count-1; the master is -1), or -1 with
+/// errno set. Numbers below it that never reported are gaps: calls on them
+/// fail with ESRCH, and the whole-cluster calls skip them.
 #[no_mangle]
 pub extern "C" fn beostat_get_node_count() -> c_int {
     shell(-1, || reader().node_count())

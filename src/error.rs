@@ -42,6 +42,9 @@ pub enum Error {
     /// someone other than the writer (group/other-writable directory, a
     /// symbolic link, a foreign owner): the writer refuses to use it.
     Insecure { path: PathBuf, reason: String },
+    /// The writer refused a report: a limit was reached or the file could
+    /// not grow; the counter says which (nodes already held are unaffected).
+    Refused(crate::shm::Counter),
     /// An operating-system call failed.
     Io { context: String, source: io::Error },
 }
@@ -66,6 +69,8 @@ impl Error {
             Error::NullPointer => libc::EFAULT,
             Error::WriterRunning { .. } => libc::EBUSY,
             Error::Insecure { .. } => libc::EPERM,
+            Error::Refused(crate::shm::Counter::DroppedNoSpace) => libc::ENOSPC,
+            Error::Refused(_) => libc::E2BIG,
             Error::Io { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
         }
     }
@@ -98,6 +103,7 @@ impl fmt::Display for Error {
                 write!(f, "{}: another writer is running", dir.display())
             }
             Error::Insecure { path, reason } => write!(f, "{}: {reason}", path.display()),
+            Error::Refused(counter) => write!(f, "refused: {}", counter.name()),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
         }
     }

@@ -113,7 +113,6 @@ fn a_c_reader_survives_growth_deletion_replacement_and_truncation() {
     let options = |d: &Path| {
         let mut o = WriterOptions::new(d);
         o.node_capacity = 2;
-        o.cpu_capacity = 1;
         o
     };
     let mut writer = ShmWriter::open(&options(dir.path())).unwrap();

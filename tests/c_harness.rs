@@ -52,7 +52,6 @@ fn write_fixture(dir: &Path) -> ShmWriter {
     const MIB: u64 = 1 << 20;
     let mut options = WriterOptions::new(dir);
     options.node_capacity = 2;
-    options.cpu_capacity = 2;
     let mut w = ShmWriter::open(&options).unwrap();
     let now = now_ns();
     let mut statfs = statfs_zeroed();
@@ -152,6 +151,7 @@ fn write_fixture(dir: &Path) -> ShmWriter {
         1,
         &NodeUpdate {
             time_ns: now - 3600 * 1_000_000_000,
+            monotonic_ns: Some(beostat::shm::monotonic_ns().saturating_sub(3600 * 1_000_000_000)),
             name: Some(b"n1"),
             stat_cpu: Some(&[cpu(0, 0, 0, 100), cpu(0, 0, 0, 100)]),
             ..Default::default()
@@ -234,15 +234,14 @@ fn error_paths_return_minus_one_with_errno() {
         &run(&program, fixture.path(), &["arguments"]),
     );
 
-    // A record left mid-write: node 0 is record 1; its first 8 bytes are
+    // A record left mid-write: the first 8 bytes of node 0's record are
     // the sequence counter. The writer stays alive (holding the lock) but
     // idle, as if it had stopped between the odd and the even store.
     let busy = tempfile::tempdir().unwrap();
     let writer = write_fixture(busy.path());
-    let record_size = writer.geometry().record_size();
     let nodes = busy.path().join(NODES_FILE_NAME);
     let mut bytes = std::fs::read(&nodes).unwrap();
-    let seq_at = BEOSTAT_SHM_HEADER_BYTES + record_size;
+    let seq_at = common::record_offset(&bytes, 0);
     let seq = u64::from_ne_bytes(bytes[seq_at..seq_at + 8].try_into().unwrap());
     bytes[seq_at..seq_at + 8].copy_from_slice(&(seq | 1).to_ne_bytes());
     std::fs::write(&nodes, bytes).unwrap();

@@ -4,14 +4,20 @@
 //! through a Prometheus text-format parser; every command's errors (missing,
 //! unreadable, foreign and newer files) are checked to be one line.
 
-use beostat::cmd::table::{self, NodeRow};
-use beostat::cmd::tui::{draw, Screen};
+use beostat::cmd::format::{age, bytes, percent};
+use beostat::cmd::table;
+use beostat::cmd::table::Level;
+use beostat::cmd::tui::keys::{handle_key, Viewport, KEYS};
+use beostat::cmd::tui::{draw, Options, Screen};
 use beostat::cmd::Snapshot;
+use beostat::cmd::{memory_fraction, memory_total, memory_used_by_programs, swap_fraction, Disk};
 use beostat::shm::layout::{BEOSTAT_SHM_LAYOUT_VERSION, CONTROL_FILE_NAME, NODES_FILE_NAME};
-use beostat::shm::{now_ns, Counter, NodeUpdate, Reader, ShmWriter, WriterOptions};
+use beostat::shm::{now_ns, Counter, NodeState, NodeUpdate, Reader, ShmWriter, WriterOptions};
 use beostat::types::*;
 use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
+use ratatui::style::Modifier;
 use ratatui::Terminal;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -69,7 +75,6 @@ fn net(name: &str, recv: u64, trans: u64) -> beostat_net_dev {
 fn write_fixture(dir: &Path) -> ShmWriter {
     let mut options = WriterOptions::new(dir);
     options.node_capacity = 4;
-    options.cpu_capacity = 4;
     let mut w = ShmWriter::open(&options).unwrap();
     let now = now_ns();
     w.update(
@@ -153,6 +158,7 @@ fn write_fixture(dir: &Path) -> ShmWriter {
         1,
         &NodeUpdate {
             time_ns: now - 3600 * 1_000_000_000,
+            monotonic_ns: Some(beostat::shm::monotonic_ns().saturating_sub(3600 * 1_000_000_000)),
             name: Some(b"n1"),
             stat_cpu: Some(&[cpu(0, 0, 0, 100), cpu(0, 0, 0, 100)]),
             ..Default::default()
@@ -395,12 +401,6 @@ fn beostat_json_follows_the_documented_schema() {
     );
 }
 
-/// The fixture's rows as beostatus makes them (everyone may use up nodes).
-fn fixture_rows(dir: &Path) -> Vec<NodeRow> {
-    let snapshot = Snapshot::read(&Reader::new(dir)).unwrap();
-    table::rows(&snapshot, |_| true)
-}
-
 #[test]
 fn beostatus_once_prints_the_classic_table_as_plain_text() {
     let (dir, _writer) = fixture();
@@ -454,82 +454,612 @@ fn render(screen: &Screen, width: u16, height: u16) -> (Vec<String>, ratatui::bu
     (lines, buffer)
 }
 
-#[test]
-fn beostatus_screen_shows_each_node_and_greys_out_the_down_one() {
-    let (dir, _writer) = fixture();
-    let screen = Screen {
-        rows: fixture_rows(dir.path()),
-        compact: false,
-        offset: 0,
-        cpu_columns: 8,
+/// The fixture on beostatus's screen, as `beostatus` starts (Classic,
+/// every 5 s, colours unless `colour` is false).
+fn fixture_screen(dir: &Path, colour: bool) -> Screen {
+    let mut screen = Screen::new(&Options {
         interval: Duration::from_secs(5),
-        error: None,
-    };
-    let (lines, buffer) = render(&screen, 90, 10);
-    assert_eq!(
-        lines[0].trim_end(),
-        "beostatus  4 nodes: 3 up, 1 down  every 5s  classic"
-    );
-    assert_eq!(
-        lines[1].trim_end(),
-        "Node   Up State      CPU0 CPU1 CPU2 CPU3 Memory  Swap  Disk     Network"
-    );
-    assert_eq!(
-        lines[3].trim_end(),
-        "0      ✓  up         100%  25%  50%   0%    59%   25%   50%   2.9 KiB/s"
-    );
-    assert_eq!(
-        lines[4].trim_end(),
-        "1      ✗  down 1h00m   0%   0%                -     -     -       0 B/s"
-    );
-    assert!(
-        lines[5].starts_with("3      ✓  up          60%"),
-        "{}",
-        lines[5]
-    );
-    assert!(
-        lines[5].contains("   44% "),
-        "node 3's memory: {}",
-        lines[5]
-    );
-    assert!(lines[9].starts_with("q quit"));
-    // Colours: node 0's busy CPU0 is red, its idle CPU3 green; the down row is grey.
-    let cell = |x: u16, y: u16| buffer[(x, y)].clone();
-    assert_eq!(cell(22, 3).fg, Color::Red, "CPU0 of node 0");
-    assert_eq!(cell(37, 3).fg, Color::Green, "CPU3 of node 0");
-    assert_eq!(cell(0, 4).fg, Color::DarkGray, "the down node's row");
-    assert_eq!(cell(60, 4).fg, Color::DarkGray, "the down node's data");
-    assert_eq!(cell(7, 3).fg, Color::Green, "node 0's check mark");
-    assert_eq!(cell(7, 4).fg, Color::Red, "node 1's cross");
+        compact: false,
+        cpu_columns: 8,
+        colour,
+    });
+    screen.update(&Snapshot::read(&Reader::new(dir)).unwrap(), |_| true);
+    screen
+}
+
+/// Eight-CPU nodes with long host names (the table must narrow):
+/// node N's CPU C is busy (100 - 10 C - N)% between two reports 2 s apart;
+/// N + 2 GiB of 16 GiB used, half of it cache; load 10.5 + N; eth0 sent
+/// 1 MiB in the 2 s.
+fn write_wide_fixture(dir: &Path) -> ShmWriter {
+    let mut options = WriterOptions::new(dir);
+    options.node_capacity = 4;
+    let mut w = ShmWriter::open(&options).unwrap();
+    let now = now_ns();
+    for node in 0..3i64 {
+        let name = format!("compute-rack07-node-{node:03}");
+        let idle = [cpu(0, 0, 0, 0); 8];
+        w.update(
+            node as i32,
+            &NodeUpdate {
+                time_ns: now - 2_000_000_000,
+                name: Some(name.as_bytes()),
+                stat_cpu: Some(&idle),
+                net_dev: Some(&[net("eth0", 0, 0)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let busy: Vec<beostat_stat_cpu> = (0..8)
+            .map(|c| cpu(100 - 10 * c - node, 0, 0, 10 * c + node))
+            .collect();
+        let used = (node as u64 + 2) * GIB;
+        w.update(
+            node as i32,
+            &NodeUpdate {
+                time_ns: now,
+                stat_cpu: Some(&busy),
+                loadavg: Some(beostat_loadavg {
+                    load: [10.5 + node as f32, 1.0, 1.0],
+                    ..Default::default()
+                }),
+                meminfo: Some(beostat_meminfo {
+                    mem: beostat_memusage {
+                        used,
+                        free: 16 * GIB - used,
+                    },
+                    cached: used / 2,
+                    ..Default::default()
+                }),
+                net_dev: Some(&[net("eth0", 0, MIB)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    w
+}
+
+/// What the table's cell under `heading` must say for `node`, from the
+/// reader (the numbers the C API returns), in the table's units.
+fn expected_cell(reader: &Reader, node: i32, heading: &str) -> String {
+    let data = reader.node(node).unwrap();
+    let cpus: Vec<f32> = (0..data.stat_cpu.len() as i32)
+        .map(|c| reader.cpu_percent(node, c).unwrap())
+        .collect();
+    let fraction = |f: Option<f32>| f.map_or("-".to_string(), percent);
+    match heading {
+        "Node" if node == -1 => "master".into(),
+        "Node" => node.to_string(),
+        "Host" => String::from_utf8(reader.name(node).unwrap()).unwrap(),
+        "Up" if reader.state(node).unwrap() == NodeState::Up => "✓".into(),
+        "Up" => "✗".into(),
+        "State" if reader.state(node).unwrap() == NodeState::Up => "up".into(),
+        "State" => format!(
+            "down {}",
+            age(now_ns() / 1_000_000_000 - data.time.time as u64)
+        ),
+        "CPU avg" => percent(cpus.iter().sum::<f32>() / cpus.len() as f32),
+        "CPU max" => percent(cpus.iter().copied().fold(0.0, f32::max)),
+        "Load" => format!("{:.2}", reader.loadavg(node).unwrap().load[0]),
+        "Memory" => fraction(memory_fraction(&reader.meminfo(node).unwrap())),
+        "Swap" => fraction(swap_fraction(&reader.meminfo(node).unwrap())),
+        "Disk" => fraction(Disk::of(&reader.statfs(node).unwrap()).map(|d| d.used_fraction())),
+        "Network" => format!("{}/s", bytes(reader.net_rate(node).unwrap())),
+        cpu => {
+            let c: usize = cpu.strip_prefix("CPU").unwrap().parse().unwrap();
+            cpus.get(c).map_or(String::new(), |&f| percent(f))
+        }
+    }
+}
+
+/// Every heading the Classic table may show.
+fn headings() -> Vec<String> {
+    let mut all: Vec<String> = ["Node", "Host", "Up", "State", "CPUs", "CPU avg", "CPU max"]
+        .map(String::from)
+        .to_vec();
+    all.extend((0..8).map(|c| format!("CPU{c}")));
+    all.extend(["Load", "Memory", "Swap", "Disk", "Network"].map(String::from));
+    all
+}
+
+/// The drawn table: the heading line and the rows under it.
+fn table_lines(lines: &[String]) -> Vec<Vec<char>> {
+    lines[1..lines.len() - 1]
+        .iter()
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.chars().collect())
+        .collect()
+}
+
+/// The table's columns as (heading, first cell, last cell): runs of
+/// cells that are not blank in every line (columns are one space apart and
+/// as wide as their widest text). Every heading must be whole.
+fn columns_of(lines: &[String]) -> Vec<(String, usize, usize)> {
+    let table = table_lines(lines);
+    let width = table.iter().map(Vec::len).max().unwrap_or(0);
+    let blank = |x: usize| table.iter().all(|l| l.get(x).is_none_or(|&c| c == ' '));
+    let mut runs: Vec<(String, usize, usize)> = Vec::new();
+    let mut x = 0;
+    while x < width {
+        if blank(x) {
+            x += 1;
+            continue;
+        }
+        let start = x;
+        while x < width && !blank(x) {
+            x += 1;
+        }
+        let heading: String = table[0][start..x]
+            .iter()
+            .collect::<String>()
+            .trim()
+            .to_string();
+        // "CPU avg" splits where no value is four characters wide.
+        match runs.last_mut() {
+            Some(last) if last.0 == "CPU" && (heading == "avg" || heading == "max") => {
+                last.0 = format!("CPU {heading}");
+                last.2 = x - 1;
+            }
+            _ => runs.push((heading, start, x - 1)),
+        }
+    }
+    for (heading, _, _) in &runs {
+        assert!(
+            headings().contains(heading),
+            "{heading:?} is not a whole heading in {:?}",
+            lines[1]
+        );
+    }
+    runs
+}
+
+/// Checks that every row of the drawn table holds, under each heading,
+/// exactly what the reader says of that node: nothing cut, nothing moved.
+/// Returns the nodes in the order shown.
+fn assert_table_matches_reader(lines: &[String], reader: &Reader) -> Vec<i32> {
+    let columns = columns_of(lines);
+    let mut order = Vec::new();
+    for row in &table_lines(lines)[1..] {
+        let cell = |i: usize| -> String {
+            let (_, from, to) = &columns[i];
+            row[*from..=*to]
+                .iter()
+                .collect::<String>()
+                .trim()
+                .to_string()
+        };
+        let line: String = row.iter().collect();
+        let node_text = cell(0);
+        let node = if node_text == "master" {
+            -1
+        } else {
+            node_text.parse().unwrap()
+        };
+        order.push(node);
+        for (i, (heading, _, _)) in columns.iter().enumerate() {
+            let expected = expected_cell(reader, node, heading);
+            let got = cell(i);
+            if heading == "Host" && expected.chars().count() > got.chars().count() {
+                let kept = got.trim_end_matches('…');
+                assert!(expected.starts_with(kept), "host {got:?} of {expected:?}");
+                continue;
+            }
+            assert_eq!(
+                got, expected,
+                "node {node}, column {heading}, line {line:?}"
+            );
+        }
+    }
+    order
+}
+
+fn screen_at(dir: &Path, colour: bool) -> (Screen, Reader) {
+    (fixture_screen(dir, colour), Reader::new(dir))
+}
+
+fn headings_of(lines: &[String]) -> Vec<String> {
+    columns_of(lines).into_iter().map(|c| c.0).collect()
 }
 
 #[test]
-fn beostatus_compact_screen_colours_one_cell_per_node() {
+fn beostatus_screen_shows_each_node_and_greys_out_the_down_one() {
     let (dir, _writer) = fixture();
-    let screen = Screen {
-        rows: fixture_rows(dir.path()),
-        compact: true,
-        offset: 0,
-        cpu_columns: 8,
-        interval: Duration::from_secs(2),
-        error: None,
-    };
-    let (lines, buffer) = render(&screen, 60, 6);
-    assert!(lines[0].ends_with("compact") || lines[0].trim_end().ends_with("compact"));
-    assert_eq!(lines[1].trim_end(), "master ■");
-    assert!(lines[2].starts_with("mean CPU: "));
-    assert_eq!(lines[3].trim_end(), "    0 ■■·■");
-    let colours: Vec<Color> = (6..10).map(|x| buffer[(x, 3)].fg).collect();
+    let (screen, reader) = screen_at(dir.path(), true);
+    let (lines, buffer) = render(&screen, 100, 12);
     assert_eq!(
-        colours,
-        [
-            Color::Yellow,
-            Color::DarkGray,
-            Color::DarkGray,
-            Color::LightRed
-        ],
-        "node 0 at 44%, node 1 down, node 2 missing, node 3 at 60%"
+        lines[0].trim_end(),
+        "beostatus  4 nodes: 3 up, 1 down  every 5s  classic  sort node↑"
     );
+    assert_eq!(
+        headings_of(&lines),
+        [
+            "Node", "Host", "Up", "State", "CPU0", "CPU1", "CPU2", "CPU3", "Load", "Memory",
+            "Swap", "Disk", "Network"
+        ]
+    );
+    assert_eq!(assert_table_matches_reader(&lines, &reader), [-1, 0, 1, 3]);
+    assert!(lines[11].starts_with("q quit"));
+    // Colours: node 0's busy CPU0 is red, its idle CPU3 green; the down row is grey.
+    let columns = columns_of(&lines);
+    let end_of = |h: &str| columns.iter().find(|c| c.0 == h).unwrap().2 as u16;
+    let cell = |x: u16, y: u16| buffer[(x, y)].clone();
+    assert_eq!(cell(end_of("CPU0"), 3).fg, Color::Red, "CPU0 of node 0");
+    assert_eq!(cell(end_of("CPU3"), 3).fg, Color::Green, "CPU3 of node 0");
+    assert_eq!(cell(0, 4).fg, Color::DarkGray, "the down node's row");
+    assert_eq!(
+        cell(end_of("CPU0"), 4).fg,
+        Color::DarkGray,
+        "the down node's data"
+    );
+    let up = columns.iter().find(|c| c.0 == "Up").unwrap().1 as u16;
+    assert_eq!(cell(up, 3).fg, Color::Green, "node 0's check mark");
+    assert_eq!(cell(up, 4).fg, Color::Red, "node 1's cross");
+    // The cursor starts on the first node, shown reversed (no colour needed).
+    assert!(cell(0, 2).modifier.contains(Modifier::REVERSED));
+    assert!(!cell(0, 3).modifier.contains(Modifier::REVERSED));
+}
+
+/// Regression: at 80x24 the heading read `No Up Stat ... emory`, and at 60
+/// columns `100%` showed as `00%`: columns now drop whole, never cut.
+#[test]
+fn beostatus_screen_at_80x24_and_60_columns_drops_columns_and_cuts_no_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_wide_fixture(dir.path());
+    let (screen, reader) = screen_at(dir.path(), true);
+    let (lines, _) = render(&screen, 80, 24);
+    let shown = headings_of(&lines);
+    assert!(
+        (0..8).all(|c| shown.contains(&format!("CPU{c}"))),
+        "eight CPUs still fit one column each at 80: {shown:?}"
+    );
+    assert!(!shown.contains(&"Host".to_string()), "{shown:?}");
+    assert_eq!(assert_table_matches_reader(&lines, &reader), [0, 1, 2]);
+    assert!(lines.iter().all(|l| l.chars().count() == 80));
+
+    let (lines, _) = render(&screen, 60, 24);
+    let shown = headings_of(&lines);
+    assert!(shown.contains(&"CPU max".to_string()), "{shown:?}");
+    assert_eq!(assert_table_matches_reader(&lines, &reader), [0, 1, 2]);
+    // Node 0's CPU0 is the one at 100%: whole.
+    assert_eq!(expected_cell(&reader, 0, "CPU max"), "100%");
+    assert!(lines[2].contains(" 100% "), "{}", lines[2]);
+
+    for width in [50, 40, 30, 20] {
+        let (lines, _) = render(&screen, width, 10);
+        assert_table_matches_reader(&lines, &reader);
+    }
+    // The small fixture too (a down node's long State).
+    let (dir, _writer) = fixture();
+    let (screen, reader) = screen_at(dir.path(), true);
+    for width in [80, 60, 40] {
+        let (lines, _) = render(&screen, width, 24);
+        assert_eq!(assert_table_matches_reader(&lines, &reader), [-1, 0, 1, 3]);
+    }
+}
+
+#[test]
+fn beostatus_sorts_by_each_key_busiest_first_and_down_nodes_last() {
+    let (dir, _writer) = fixture();
+    let (mut screen, reader) = screen_at(dir.path(), true);
+    let view = Viewport {
+        page: 20,
+        per_line: 50,
+    };
+    let press = |screen: &mut Screen, c: char| {
+        handle_key(
+            KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+            screen,
+            view,
+        );
+    };
+    let up: Vec<i32> = [-1, 0, 1, 3]
+        .into_iter()
+        .filter(|&n| reader.state(n).unwrap() == NodeState::Up)
+        .collect();
+    let down: Vec<i32> = [-1, 0, 1, 3]
+        .into_iter()
+        .filter(|n| !up.contains(n))
+        .collect();
+    // The value each key sorts by, from the reader.
+    let mean_cpu = |n: i32| {
+        let count = reader.cpu_count(n).unwrap();
+        (0..count)
+            .map(|c| reader.cpu_percent(n, c).unwrap())
+            .sum::<f32>()
+            / count as f32
+    };
+    let memory = |n: i32| memory_fraction(&reader.meminfo(n).unwrap()).unwrap_or(-1.0);
+    let load = |n: i32| reader.loadavg(n).unwrap().load[0];
+    let network = |n: i32| reader.net_rate(n).unwrap() as f32;
+    let expected = |key: &dyn Fn(i32) -> f32| {
+        let mut order = up.clone();
+        order.sort_by(|&a, &b| key(b).total_cmp(&key(a)).then(a.cmp(&b)));
+        order.extend(&down);
+        order
+    };
+    for (c, key, name) in [
+        ('u', &mean_cpu as &dyn Fn(i32) -> f32, "CPU"),
+        ('l', &load, "load"),
+        ('m', &memory, "memory"),
+        ('w', &network, "network"),
+    ] {
+        press(&mut screen, c);
+        let (lines, _) = render(&screen, 100, 12);
+        assert!(lines[0].contains(&format!("sort {name}↓")), "{}", lines[0]);
+        assert_eq!(
+            assert_table_matches_reader(&lines, &reader),
+            expected(key),
+            "sorted by {name}"
+        );
+    }
+    // The same key again reverses; `s` cycles back to node order.
+    press(&mut screen, 'w');
+    let (lines, _) = render(&screen, 100, 12);
+    let mut reversed = up.clone();
+    reversed.sort_by(|&a, &b| network(a).total_cmp(&network(b)).then(a.cmp(&b)));
+    reversed.extend(&down);
+    assert_eq!(assert_table_matches_reader(&lines, &reader), reversed);
+    press(&mut screen, 's');
+    let (lines, _) = render(&screen, 100, 12);
+    assert!(lines[0].contains("sort node↑"));
+    assert_eq!(assert_table_matches_reader(&lines, &reader), [-1, 0, 1, 3]);
+}
+
+#[test]
+fn beostatus_filters_by_node_range_state_and_host_name() {
+    let (dir, _writer) = fixture();
+    let (mut screen, reader) = screen_at(dir.path(), true);
+    let view = Viewport {
+        page: 20,
+        per_line: 50,
+    };
+    let type_filter = |screen: &mut Screen, text: &str| {
+        let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        handle_key(key(KeyCode::Char('/')), screen, view);
+        // Clear what the prompt starts from (the current filter).
+        for _ in 0..screen.prompt.as_ref().unwrap().len() {
+            handle_key(key(KeyCode::Backspace), screen, view);
+        }
+        for c in text.chars() {
+            handle_key(key(KeyCode::Char(c)), screen, view);
+        }
+        let (lines, _) = render(screen, 100, 12);
+        assert!(
+            lines[11].contains(text),
+            "the prompt shows {text:?}: {}",
+            lines[11]
+        );
+        handle_key(key(KeyCode::Enter), screen, view);
+    };
+    let all = [-1, 0, 1, 3];
+    let name = |n: i32| String::from_utf8(reader.name(n).unwrap()).unwrap();
+    let state = |n: i32| reader.state(n).unwrap();
+    for (text, keep) in [
+        (
+            "0-3",
+            &(|n: i32| (0..=3).contains(&n)) as &dyn Fn(i32) -> bool,
+        ),
+        ("0,3 up", &|n: i32| {
+            (n == 0 || n == 3) && state(n) == NodeState::Up
+        }),
+        ("down", &|n: i32| state(n) == NodeState::Down),
+        ("N3", &|n: i32| name(n).contains("n3")),
+        ("master", &|n: i32| n == -1),
+    ] {
+        type_filter(&mut screen, text);
+        let (lines, _) = render(&screen, 100, 12);
+        let expected: Vec<i32> = all.into_iter().filter(|&n| keep(n)).collect();
+        assert_eq!(
+            assert_table_matches_reader(&lines, &reader),
+            expected,
+            "filter {text:?}"
+        );
+        assert!(
+            lines[0].contains(&format!("{} shown: {text}", expected.len())),
+            "{}",
+            lines[0]
+        );
+    }
+    // The grid keeps every cell in its place and blanks what is filtered out.
+    type_filter(&mut screen, "0-2");
+    screen.compact = true;
+    let (lines, _) = render(&screen, 60, 8);
+    let grid = lines.iter().find(|l| l.starts_with("    0 ")).unwrap();
+    assert_eq!(grid.trim_end(), "    0 ■■·", "node 3 is filtered out");
+    type_filter(&mut screen, "");
+    assert!(screen.filter.is_empty());
+}
+
+#[test]
+fn beostatus_detail_shows_one_node_with_cpu_bars_and_interface_rates() {
+    let (dir, mut writer) = fixture();
+    let (mut screen, reader) = screen_at(dir.path(), true);
+    // A later report of node 0, 4 s after the last: the interfaces moved.
+    let before = reader.node(0).unwrap();
+    let seconds = 4;
+    let (received, sent) = (
+        before.net_dev[0].recv.bytes + 8192,
+        before.net_dev[0].trans.bytes + 2048,
+    );
+    writer
+        .update(
+            0,
+            &NodeUpdate {
+                time_ns: before.time_ns + seconds * 1_000_000_000,
+                net_dev: Some(&[net("eth0", received, sent), net("lo", 77, 77)]),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    screen.update(&Snapshot::read(&reader).unwrap(), |_| true);
+
+    let view = Viewport {
+        page: 20,
+        per_line: 50,
+    };
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    handle_key(key(KeyCode::Down), &mut screen, view);
+    handle_key(key(KeyCode::Enter), &mut screen, view);
+    assert_eq!(screen.detail, Some(0));
+    let (lines, _) = render(&screen, 80, 24);
+    let text = lines.join("\n");
+    let name = String::from_utf8(reader.name(0).unwrap()).unwrap();
+    assert!(
+        lines[1].starts_with(&format!("node 0 ({name})  up, last report ")),
+        "{text}"
+    );
+    let data = reader.node(0).unwrap();
+    let l = data.loadavg;
+    assert!(
+        lines[2].starts_with(&format!(
+            "{} CPUs at {:.0} MHz  load {:.2} {:.2} {:.2}",
+            data.cpu_count, data.mhz, l.load[0], l.load[1], l.load[2]
+        )),
+        "{}",
+        lines[2]
+    );
+    for c in 0..data.cpu_count {
+        let line = &lines[3 + c as usize];
+        let busy = reader.cpu_percent(0, c).unwrap();
+        assert!(line.starts_with(&format!("cpu{c} ")), "{line}");
+        assert!(
+            line.trim_end().ends_with(&format!(" {}", percent(busy))),
+            "{line}"
+        );
+        let bar: String = line.chars().filter(|&ch| ch == '█' || ch == '░').collect();
+        let filled = bar.chars().filter(|&ch| ch == '█').count();
+        assert_eq!(
+            filled,
+            (busy * bar.chars().count() as f32).round() as usize,
+            "{line}"
+        );
+    }
+    let m = reader.meminfo(0).unwrap();
+    assert!(
+        text.contains(&format!(
+            "memory {} of {} held by programs ({})",
+            bytes(memory_used_by_programs(&m)),
+            bytes(memory_total(&m)),
+            percent(memory_fraction(&m).unwrap())
+        )),
+        "{text}"
+    );
+    assert!(text.contains(&format!(
+        "swap   {} of {} used",
+        bytes(m.swap.used),
+        bytes(m.swap.used + m.swap.free)
+    )));
+    let disk = Disk::of(&reader.statfs(0).unwrap()).unwrap();
+    assert!(text.contains(&format!(
+        "disk / {} of {} used",
+        bytes(disk.size - disk.free),
+        bytes(disk.size)
+    )));
+    let eth0 = lines.iter().find(|l| l.starts_with("eth0 ")).expect("eth0");
+    let words: Vec<&str> = eth0
+        .split("  ")
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .collect();
+    let delta = |now: u64, then: u64| format!("{}/s", bytes((now - then) / seconds));
+    assert_eq!(
+        words,
+        [
+            "eth0".to_string(),
+            delta(received, before.net_dev[0].recv.bytes),
+            delta(sent, before.net_dev[0].trans.bytes),
+            bytes(received),
+            bytes(sent)
+        ]
+    );
+    // Narrow: the totals go, the rates stay whole.
+    let (lines, _) = render(&screen, 40, 24);
+    let eth0 = lines.iter().find(|l| l.starts_with("eth0 ")).expect("eth0");
+    assert!(
+        eth0.contains(&delta(received, before.net_dev[0].recv.bytes)),
+        "{eth0}"
+    );
+    // Right steps to the next node of the table, Esc goes back to it.
+    handle_key(key(KeyCode::Right), &mut screen, view);
+    let (lines, _) = render(&screen, 80, 24);
+    assert!(
+        lines[1].starts_with("node 1 (n1)  down, last report "),
+        "{}",
+        lines[1]
+    );
+    handle_key(key(KeyCode::Esc), &mut screen, view);
+    let (lines, _) = render(&screen, 80, 24);
+    assert_eq!(screen.cursor, Some(1));
+    assert!(lines[1].starts_with("Node "));
+}
+
+#[test]
+fn beostatus_help_lists_every_key_at_80x24_and_60_columns() {
+    let (dir, _writer) = fixture();
+    let (mut screen, _reader) = screen_at(dir.path(), true);
+    let view = Viewport {
+        page: 20,
+        per_line: 50,
+    };
+    handle_key(
+        KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE),
+        &mut screen,
+        view,
+    );
+    for (width, height) in [(80, 24), (60, 24)] {
+        let (lines, _) = render(&screen, width, height);
+        for (keys, what) in KEYS {
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains(&format!("{keys} ")) && l.contains(what)),
+                "{keys} {what} at {width}x{height}:\n{}",
+                lines.join("\n")
+            );
+        }
+    }
+}
+
+#[test]
+fn beostatus_without_colour_tells_states_by_characters() {
+    let (dir, _writer) = fixture();
+    let (mut screen, reader) = screen_at(dir.path(), false);
+    let (lines, buffer) = render(&screen, 100, 12);
+    assert_eq!(assert_table_matches_reader(&lines, &reader), [-1, 0, 1, 3]);
+    let coloured: Vec<(u16, u16)> = (0..12)
+        .flat_map(|y| (0..100).map(move |x| (x, y)))
+        .filter(|&(x, y)| buffer[(x, y)].fg != Color::Reset || buffer[(x, y)].bg != Color::Reset)
+        .collect();
+    assert_eq!(coloured, [], "no colour anywhere");
+
+    screen.compact = true;
+    let (lines, buffer) = render(&screen, 60, 8);
+    let rows = table::rows(&Snapshot::read(&reader).unwrap(), |_| true);
+    let (master, cells) = table::grid(&rows);
+    let glyphs: String = cells.iter().map(|l| l.glyph()).collect();
+    assert_eq!(glyphs, "ox-O", "node 0 light, 1 down, 2 never, 3 heavy");
+    assert_eq!(
+        lines[1].trim_end(),
+        format!("master {}", master.unwrap().glyph())
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.trim_end() == format!("    0 {glyphs}")),
+        "{lines:?}"
+    );
+    for level in [
+        Level::Idle,
+        Level::Light,
+        Level::Heavy,
+        Level::Busy,
+        Level::Down,
+        Level::Missing,
+    ] {
+        assert!(lines[2].contains(level.glyph()), "legend {:?}", lines[2]);
+    }
+    assert!((0..60).all(|x| (0..8).all(|y| buffer[(x, y)].fg == Color::Reset)));
 }
 
 /// Runs beostatus's real terminal loop inside tmux, reads the screen, and
@@ -567,49 +1097,126 @@ fn beostatus_runs_in_a_real_terminal_and_quits_on_q() {
         }
     }
     let _server = Server(socket.clone());
-    let command = format!(
-        "{BEOSTATUS} --shm-dir {} -i 1; echo exit=$?; sleep 30",
-        dir.path().display()
-    );
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-x",
-        "100",
-        "-y",
-        "12",
-        "-s",
-        "t",
-        &command,
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    let capture =
-        || String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-    let wait_for = |what: &str| {
+    let start = |session: &str, environment: &str, args: &str| {
+        let command = format!(
+            "{environment} {BEOSTATUS} --shm-dir {} -i 1 {args}; echo exit=$?; sleep 30",
+            dir.path().display()
+        );
+        // 80x24: the size the issue found the table cut at.
+        let started = tmux(&[
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            "-s",
+            session,
+            &command,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+    };
+    let capture = |session: &str| {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", session]).stdout).into_owned()
+    };
+    let wait_until = |session: &str, what: &str, done: &dyn Fn(&str) -> bool| {
         for _ in 0..100 {
-            let screen = capture();
-            if screen.contains(what) {
+            let screen = capture(session);
+            if done(&screen) {
                 return screen;
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("{what:?} never appeared:\n{}", capture());
+        panic!("never {what}:\n{}", capture(session));
     };
+    let wait_for = |what: &str| {
+        wait_until("t", &format!("showed {what:?}"), &|screen| {
+            screen.contains(what)
+        })
+    };
+    let keys = |keys: &[&str]| {
+        for key in keys {
+            tmux(&["send-keys", "-t", "t", key]);
+        }
+    };
+    start("t", "", "");
     let screen = wait_for("q quit");
     assert!(screen.contains("4 nodes: 3 up, 1 down"), "{screen}");
     assert!(screen.contains("down 1h00m"), "{screen}");
-    tmux(&["send-keys", "-t", "t", "c"]);
+
+    // Help: every key, then any key closes it. (A capture can catch a
+    // frame half drawn, so wait for all of it.)
+    keys(&["?"]);
+    let help_shown = |screen: &str| {
+        KEYS.iter()
+            .all(|(keys, what)| screen.contains(keys) && screen.contains(what))
+    };
+    wait_until("t", "listed every key", &help_shown);
+    keys(&["x"]);
+    wait_until("t", "closed the help", &|screen| {
+        !screen.contains("keys (any key closes)")
+    });
+
+    // Detail of node 0 (the cursor starts on the master, one row above):
+    // one bar per CPU, ending with the use the reader returns.
+    keys(&["j", "Enter"]);
+    let reader = Reader::new(dir.path());
+    let bars: Vec<(String, String)> = (0..reader.cpu_count(0).unwrap())
+        .map(|c| {
+            let busy = percent(reader.cpu_percent(0, c).unwrap());
+            (format!("cpu{c} "), format!(" {busy}"))
+        })
+        .collect();
+    let detail_shown = |screen: &str| {
+        screen.contains("node 0 (n0)  up")
+            && screen.lines().any(|l| l.starts_with("eth0 "))
+            && bars.iter().all(|(cpu, busy)| {
+                screen
+                    .lines()
+                    .any(|l| l.starts_with(cpu.as_str()) && l.trim_end().ends_with(busy.as_str()))
+            })
+    };
+    wait_until("t", "showed node 0's detail", &detail_shown);
+    keys(&["Escape"]);
+    let screen = wait_until("t", "went back to the table", &|screen| {
+        screen.lines().any(|l| l.starts_with("Node "))
+            && screen.lines().any(|l| l.starts_with("3 "))
+    });
+
+    // The mouse: a click on node 3's row puts the cursor there, a second
+    // opens its detail. (An SGR mouse report, as the terminal sends it;
+    // columns and lines count from 1.)
+    let line = screen.lines().position(|l| l.starts_with("3 ")).unwrap() + 1;
+    let click = format!("\x1b[<0;1;{line}M");
+    tmux(&["send-keys", "-t", "t", "-l", &click]);
+    tmux(&["send-keys", "-t", "t", "-l", &click]);
+    wait_for("node 3 (n3)  up");
+    keys(&["Escape"]);
+    wait_until("t", "went back to the table", &|screen| {
+        screen.lines().any(|l| l.starts_with("Node "))
+    });
+
+    keys(&["c"]);
     // The footer names both views ("c classic/compact"), so wait for the
     // title's view name, then for the cells themselves.
-    let screen = wait_for("every 1s  compact");
-    assert!(screen.contains("    0 ■■·■"), "{screen}");
-    tmux(&["send-keys", "-t", "t", "q"]);
+    wait_for("every 1s  compact");
+    wait_for("    0 ■■·■");
+    keys(&["q"]);
     let screen = wait_for("exit=");
     assert!(screen.contains("exit=0"), "{screen}");
     assert!(
         !screen.contains("q quit"),
         "the alternate screen is gone:\n{screen}"
     );
+
+    // NO_COLOR: the grid tells the states by character, as --once does.
+    start("u", "NO_COLOR=1", "--compact");
+    let screen = wait_until("u", "showed the grid", &|screen| {
+        screen.contains("    0 ox-O")
+    });
+    assert!(screen.contains("master o"), "{screen}");
+    tmux(&["send-keys", "-t", "u", "q"]);
+    wait_until("u", "quit", &|screen| screen.contains("exit=0"));
 }
 
 fn start_exporter(dir: &Path, extra: &[&str]) -> Exporter {
@@ -921,7 +1528,7 @@ fn files_of_a_newer_layout_give_a_one_line_error() {
         assert_one_line_error(
             &output,
             program,
-            "is newer than the 1 this program understands",
+            &format!("is newer than the {BEOSTAT_SHM_LAYOUT_VERSION} this program understands"),
         );
     }
 }

@@ -48,7 +48,7 @@ fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {
     let template = with_section(0, 2, SectionTag::Loadavg, b"0.10 0.20 0.30 1/100 4242\n");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut sent = 0u64;
-    let mut accepted_possible = 0u64;
+    let mut negative_sent = 0u64;
     for i in 0..100_000i64 {
         let node: i32 = match i {
             7 => continue,
@@ -58,8 +58,8 @@ fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {
             99_998 => i32::MAX,
             _ => i32::MIN + 1,
         };
-        if (0..1000).contains(&node) {
-            accepted_possible += 1;
+        if node < 0 {
+            negative_sent += 1;
         }
         let mut datagram = template.clone();
         datagram[8..12].copy_from_slice(&node.to_be_bytes());
@@ -79,17 +79,26 @@ fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {
     println!("sent {sent}, received {received} (any rest was lost in the socket buffer)");
     assert!(received > sent / 2, "most of the burst was received");
     assert_eq!(
-        count(Counter::DatagramsAccepted) + count(Counter::DroppedBadNode),
+        count(Counter::DatagramsAccepted)
+            + count(Counter::DroppedBadNode)
+            + count(Counter::DroppedNodeLimit),
         received + 1,
-        "every received datagram was accepted or dropped as a bad node"
+        "every received datagram was accepted, a bad node or past --max-nodes"
     );
-    assert!(count(Counter::DatagramsAccepted) <= accepted_possible + 1);
-
-    assert!(child_alive(daemon.child.id()), "recvstats still runs");
-    let capacity = reader.control().unwrap().geometry.node_capacity;
     assert!(
-        capacity <= 1000,
-        "files bounded by --max-nodes: capacity {capacity}"
+        count(Counter::DroppedBadNode) > 0 && count(Counter::DroppedNodeLimit) > 0,
+        "negative numbers are bad nodes, numbers past the first 1000 nodes are refused"
+    );
+    assert!(count(Counter::DroppedBadNode) <= negative_sent);
+
+    assert!(
+        common::child_alive(daemon.child.id()),
+        "recvstats still runs"
+    );
+    let records = reader.control().unwrap().records;
+    assert!(
+        records <= 1000,
+        "files bounded by --max-nodes: {records} records"
     );
     let file = std::fs::metadata(shm.path().join("beostat.nodes"))
         .unwrap()
@@ -106,14 +115,6 @@ fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {
         before,
         "node 7 byte-for-byte unchanged"
     );
-}
-
-fn child_alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.split_whitespace()
-            .nth(2)
-            .is_some_and(|state| state != "Z")
-    })
 }
 
 #[test]
@@ -167,7 +168,7 @@ fn numbers_that_are_not_numbers_are_parse_errors_not_values() {
         8,
         "each hostile section is one parse error"
     );
-    assert!(child_alive(daemon.child.id()));
+    assert!(common::child_alive(daemon.child.id()));
     let after = dump(shm.path(), 1);
     // Only the arrival time may change: no hostile value was published.
     let strip = |lines: Vec<String>| {

@@ -46,7 +46,7 @@ fn steady_state_ingest_allocates_nothing() {
     let mut options = WriterOptions::new(dir.path());
     options.node_capacity = 48;
     let writer = ShmWriter::open(&options).unwrap();
-    let mut ingest = Ingest::new(writer, NodeMap::default(), 1024);
+    let mut ingest = Ingest::new(writer, NodeMap::default());
     // 48 nodes: every CPU count from 1 to 256 and 2 to 6 interfaces.
     let pool = Pool::build(&PoolOptions {
         nodes: 48,

@@ -217,7 +217,6 @@ fn man_page_example() -> String {
 fn write_fixture(dir: &Path) -> ShmWriter {
     let mut options = WriterOptions::new(dir);
     options.node_capacity = 4;
-    options.cpu_capacity = 2;
     let mut writer = ShmWriter::open(&options).unwrap();
     let mut eth0 = beostat_net_dev::default();
     eth0.set_name(b"eth0");

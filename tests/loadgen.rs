@@ -85,7 +85,7 @@ fn cost_latency_and_memory_run() {
     assert!(latency.contains("visible to a reader"), "{latency}");
     let memory = loadgen(&["memory", "--nodes", "24"]);
     assert!(
-        memory.lines().any(|l| l.starts_with("| 24 | 256 |")),
+        memory.lines().any(|l| l.starts_with("| 24 | 25 |")),
         "{memory}"
     );
 }

@@ -52,7 +52,7 @@ fn the_master_publishes_its_own_proc_as_node_minus_one() {
 #[test]
 fn bad_datagrams_are_counted_by_reason_and_change_no_other_node() {
     let shm = tempfile::tempdir().unwrap();
-    let daemon = start(shm.path(), &["--max-nodes", "1000"]);
+    let daemon = start(shm.path(), &["--max-nodes", "3"]);
     send(daemon.port, &report_from("x86_64-vm-2cpu", 1, 1));
     wait_for_node(shm.path(), 1);
     let before = dump(shm.path(), 1);
@@ -65,6 +65,7 @@ fn bad_datagrams_are_counted_by_reason_and_change_no_other_node() {
     future[4] = 99;
     let mut overrun = good.clone();
     overrun[34] = 0xff; // first section's length high byte
+                        // The master and nodes 1 and 6 fill --max-nodes 3: a fourth is refused.
     let huge_node = report_from("x86_64-vm-2cpu", 5000, 8).remove(0);
     let claims_master = report_from("x86_64-vm-2cpu", -1, 9).remove(0);
     let unnumbered = report_from("x86_64-vm-2cpu", NODE_FROM_ADDRESS, 10).remove(0);
@@ -83,13 +84,14 @@ fn bad_datagrams_are_counted_by_reason_and_change_no_other_node() {
             wrong_magic,
             future,
             overrun,
-            huge_node,
             claims_master,
             unnumbered,
             bad_text,
         ],
     );
     wait_for_node(shm.path(), 6);
+    send(daemon.port, &[huge_node]);
+    common::wait_for_counter(shm.path(), Counter::DroppedNodeLimit, 1);
 
     let reader = Reader::new(shm.path());
     let counters = reader.counters().unwrap();
@@ -104,8 +106,13 @@ fn bad_datagrams_are_counted_by_reason_and_change_no_other_node() {
     assert_eq!(count(Counter::DroppedMalformed), 1);
     assert_eq!(
         count(Counter::DroppedBadNode),
-        3,
-        "5000 over --max-nodes, -1, and no iprange for an unnumbered report"
+        2,
+        "-1, and no iprange for an unnumbered report"
+    );
+    assert_eq!(
+        count(Counter::DroppedNodeLimit),
+        1,
+        "node 5000, a fourth node over --max-nodes 3"
     );
     assert_eq!(count(Counter::ParseErrors), 1, "the corrupted loadavg text");
     assert_eq!(count(Counter::DatagramsAccepted), 2);
@@ -277,7 +284,11 @@ fn ipv6_unicast_is_received_and_a_node_above_the_initial_capacity_grows_the_file
     }
     wait_for_node(shm.path(), 10);
     let reader = Reader::new(shm.path());
-    assert!(reader.control().unwrap().geometry.node_capacity >= 11);
+    assert_eq!(
+        reader.control().unwrap().records,
+        2,
+        "the master and node 10"
+    );
     assert_eq!(reader.cpu_count(10).unwrap(), 2);
 }
 

@@ -1,7 +1,10 @@
 //! The Rust writer and reader agree: values, growth, resume, errors.
 
+mod common;
 use beostat::shm::layout::{Counter, CONTROL_FILE_NAME, NODES_FILE_NAME};
-use beostat::shm::{now_ns, Access, NodeState, NodeUpdate, Reader, ShmWriter, WriterOptions};
+use beostat::shm::{
+    monotonic_ns, now_ns, Access, NodeState, NodeUpdate, Reader, ShmWriter, WriterOptions,
+};
 use beostat::types::*;
 use beostat::Error;
 use std::os::unix::fs::PermissionsExt;
@@ -9,7 +12,6 @@ use std::os::unix::fs::PermissionsExt;
 fn options(dir: &std::path::Path) -> WriterOptions {
     let mut o = WriterOptions::new(dir);
     o.node_capacity = 2;
-    o.cpu_capacity = 2;
     o
 }
 
@@ -85,7 +87,11 @@ fn values_written_are_read_back_exactly() {
     assert_eq!(reader.mhz(3).unwrap(), 2400.5);
     assert_eq!(reader.cpu_count(3).unwrap(), 2);
     // Writer grew from 2 to at least 4 nodes for node 3.
-    assert!(reader.control().unwrap().geometry.node_capacity >= 4);
+    assert_eq!(
+        reader.control().unwrap().records,
+        1,
+        "node 3 costs one record, not four"
+    );
     assert_eq!(reader.node_count().unwrap(), 4);
     // 3000 bytes over 2 seconds.
     assert_eq!(reader.net_rate(3).unwrap(), 1500);
@@ -216,8 +222,11 @@ fn growth_keeps_existing_data_and_readers_follow() {
         )
         .unwrap();
     let info = reader.control().unwrap();
-    assert_ne!(info.generation, g0);
-    assert!(info.geometry.node_capacity >= 501 && info.geometry.cpu_capacity >= 40);
+    assert_eq!(
+        info.generation, g0,
+        "the file grows in place: no new generation"
+    );
+    assert_eq!(info.records, 2, "node 500 costs one record, not 500");
     assert_eq!(reader.stat_cpu(-1, 0).unwrap(), cpu(1, 2, 3, 4));
     assert_eq!(reader.stat_cpu(500, 39).unwrap(), cpu(39, 39, 39, 39));
 }
@@ -228,12 +237,12 @@ fn nodes_expire_but_keep_their_data_and_access_rules_apply() {
     let mut o = options(dir.path());
     o.node_expiry_secs = 10;
     let mut writer = ShmWriter::open(&o).unwrap();
-    let old = now_ns() - 60_000_000_000;
+    let old = monotonic_ns().saturating_sub(60_000_000_000);
     writer
         .update(
             0,
             &NodeUpdate {
-                time_ns: old,
+                monotonic_ns: Some(old),
                 mhz: Some(1.0),
                 ..Default::default()
             },
@@ -258,7 +267,7 @@ fn nodes_expire_but_keep_their_data_and_access_rules_apply() {
             }),
         )
         .unwrap();
-    assert_eq!(writer.expire((now_ns() / 1_000_000_000) as i64), vec![0]);
+    assert_eq!(writer.expire(), vec![0]);
     let reader = Reader::new(dir.path());
     assert_eq!(reader.state(0).unwrap(), NodeState::Down);
     assert_eq!(
@@ -282,17 +291,17 @@ fn nodes_expire_but_keep_their_data_and_access_rules_apply() {
 }
 
 /// The writer finds expired nodes through an index it keeps in memory;
-/// nodes a previous writer published, and nodes moved by a growth of the
-/// file, must still expire, each once, and a node that reported again
-/// must not.
+/// nodes a previous writer published, and nodes whose record moved to a
+/// larger one, must still expire, each once, and a node that reported
+/// again must not.
 #[test]
-fn nodes_of_a_previous_writer_and_of_a_grown_file_still_expire_once() {
+fn nodes_of_a_previous_writer_and_of_a_moved_record_still_expire_once() {
     let dir = tempfile::tempdir().unwrap();
     let mut o = options(dir.path());
     o.node_expiry_secs = 10;
-    let now = (now_ns() / 1_000_000_000) as i64;
+    let now = monotonic_ns();
     let at = |seconds_ago: u64| NodeUpdate {
-        time_ns: now_ns() - seconds_ago * 1_000_000_000,
+        monotonic_ns: Some(now.saturating_sub(seconds_ago * 1_000_000_000)),
         ..Default::default()
     };
     {
@@ -304,23 +313,32 @@ fn nodes_of_a_previous_writer_and_of_a_grown_file_still_expire_once() {
     let mut writer = ShmWriter::open(&o).unwrap();
     // Node 1 reports again; node 0 stays silent.
     writer.update(1, &at(0)).unwrap();
-    // A node far past the capacity grows the file (every record moves).
-    let before = writer.geometry().node_capacity;
-    writer.update(before as i32 + 5, &at(60)).unwrap();
-    assert!(writer.geometry().node_capacity > before);
-    let mut down = writer.expire(now);
+    // A node far above the others, whose record then moves (more CPUs).
+    writer.update(60_000, &at(60)).unwrap();
+    let many: Vec<_> = (0..40).map(|i| cpu(i, i, i, i)).collect();
+    writer
+        .update(
+            60_000,
+            &NodeUpdate {
+                stat_cpu: Some(&many),
+                ..at(60)
+            },
+        )
+        .unwrap();
+    let mut down = writer.expire_at(now);
     down.sort();
-    assert_eq!(down, vec![0, before as i32 + 5]);
-    assert!(writer.expire(now).is_empty(), "each node goes down once");
+    assert_eq!(down, vec![0, 60_000]);
+    assert!(writer.expire_at(now).is_empty(), "each node goes down once");
     let reader = Reader::new(dir.path());
     assert_eq!(reader.state(0).unwrap(), NodeState::Down);
     assert_eq!(reader.state(1).unwrap(), NodeState::Up);
     assert_eq!(reader.state(2).unwrap(), NodeState::Up);
+    assert_eq!(reader.stat_cpu(60_000, 39).unwrap(), cpu(39, 39, 39, 39));
     // Later, the others go down too; a down node reporting is up again.
-    assert_eq!(writer.expire(now + 11).len(), 2);
+    assert_eq!(writer.expire_at(now + 11_000_000_000).len(), 2);
     writer.update(0, &at(0)).unwrap();
     assert_eq!(reader.state(0).unwrap(), NodeState::Up);
-    assert_eq!(writer.expire(now + 11), vec![0]);
+    assert_eq!(writer.expire_at(now + 11_000_000_000), vec![0]);
 }
 
 #[test]
@@ -359,6 +377,58 @@ fn a_reader_whose_file_is_truncated_gets_an_error_not_sigbus_then_fresh_data() {
     assert_eq!(reader.mhz(0).unwrap(), 6.0);
 }
 
+/// Regression (issue 11, item 5): facing a file with many unbacked pages,
+/// the SIGBUS guard mapped one page per fault until `vm.max_map_count` ran
+/// out, and the reader then died of SIGBUS. Now the first fault replaces
+/// the whole mapping: the reader's mapping count stays flat.
+#[test]
+fn a_file_truncated_under_thousands_of_records_costs_the_reader_one_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let many: Vec<_> = (0..16).map(|i| cpu(i, i, i, i)).collect();
+    {
+        let mut writer = ShmWriter::open(&options(&path)).unwrap();
+        for node in 0..3000 {
+            writer
+                .update(
+                    node,
+                    &NodeUpdate {
+                        stat_cpu: Some(&many),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        }
+    }
+    let maps = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .count()
+    };
+    let reader = Reader::new(&path);
+    assert_eq!(reader.cpu_count(2999).unwrap(), 16);
+    let before = maps();
+    // Every page past the header loses its backing.
+    let nodes = std::fs::OpenOptions::new()
+        .write(true)
+        .open(path.join(NODES_FILE_NAME))
+        .unwrap();
+    nodes.set_len(4096).unwrap();
+    let mut errors = 0;
+    for node in 0..3000 {
+        // Each read touches another page of the lost part.
+        errors += usize::from(reader.cpu_percent(node, 0).is_err());
+    }
+    assert_eq!(errors, 3000, "every read fails cleanly");
+    let after = maps();
+    println!("{before} mappings before, {after} after 3000 faulting reads");
+    assert!(
+        after <= before + 4,
+        "{before} mappings before, {after} after"
+    );
+}
+
 #[test]
 fn fewer_interfaces_than_last_time_leave_zeroed_entries_in_the_file() {
     // The writer stores only the entries a report uses and zeroes the ones
@@ -385,14 +455,13 @@ fn fewer_interfaces_than_last_time_leave_zeroed_entries_in_the_file() {
             .unwrap();
     }
     let reader = Reader::new(dir.path());
-    let geometry = reader.control().unwrap().geometry;
     let file = std::fs::read(dir.path().join(NODES_FILE_NAME)).unwrap();
-    let table = geometry.record_offset(1).unwrap()
-        + std::mem::offset_of!(beostat::shm::layout::beostat_node_record, net_dev);
+    let table = common::record_offset(&file, 1)
+        + std::mem::size_of::<beostat::shm::layout::beostat_node_record>();
     let entry = std::mem::size_of::<beostat_net_dev>();
     assert!(file[table..table + entry].iter().any(|&b| b != 0));
     assert!(
-        file[table + entry..table + MAX_NET_DEV * entry]
+        file[table + entry..table + 3 * entry]
             .iter()
             .all(|&b| b == 0),
         "entries 1 and 2 of the first report are zeroed"

@@ -37,7 +37,7 @@ extern "C" {
 /*
  Layout version this code writes and reads. Readers refuse a higher one.
  */
-#define BEOSTAT_SHM_LAYOUT_VERSION 1
+#define BEOSTAT_SHM_LAYOUT_VERSION 2
 
 /*
  Bytes reserved for each file header; records start at this offset.
@@ -58,6 +58,29 @@ extern "C" {
  Length of `beostat_node_record.name`, including the terminating NUL.
  */
 #define BEOSTAT_NODE_NAME_LEN 64
+
+/*
+ Default limit on distinct nodes (records) the writer keeps (`--max-nodes`).
+ */
+#define DEFAULT_MAX_NODES 65536
+
+/*
+ Default limit on CPUs recorded per node (`--max-cpus`): CPUs past it are
+ not recorded (and counted).
+ */
+#define DEFAULT_MAX_CPUS 4096
+
+/*
+ Default limit on the node file's size (`--max-shm-bytes`), 256 MiB:
+ room for about 130,000 nodes of 8 CPUs.
+ */
+#define DEFAULT_MAX_SHM_BYTES (256 << 20)
+
+/*
+ Hard ceiling on the node file (index entries hold record offsets in
+ 64-byte units in 32 bits).
+ */
+#define MAX_SHM_BYTES (64 << 30)
 
 /*
  Control-header flag: the writer has replaced this file; reopen by path.
@@ -85,9 +108,25 @@ extern "C" {
 #define BEOSTAT_RECORD_ACCESS_RULES 1
 
 /*
- Record flag: the stat_cpu arrays hold a sample (else CPU data is absent).
+ Record flag: the CPU time arrays hold a sample (else CPU data is absent).
  */
 #define BEOSTAT_RECORD_HAS_STAT 2
+
+/*
+ Record flag: `mem_available` holds the node's MemAvailable.
+ */
+#define BEOSTAT_RECORD_HAS_MEM_AVAILABLE 4
+
+/*
+ Record flag: this record was replaced by a larger one for the same node
+ (its CPU or interface count grew); it is never written again.
+ */
+#define BEOSTAT_RECORD_MOVED 8
+
+/*
+ Smallest hash index (slots), as a power of two.
+ */
+#define BEOSTAT_SHM_MIN_INDEX_BITS 6
 
 /*
  Number of `struct beostat_net_dev` entries kept per node.
@@ -285,7 +324,7 @@ typedef struct statfs statfs_p_t;
 /*
  The control file's header (file `beostat`, offset 0, padded to 4096 bytes).
 
- Fields that change while the writer runs (`generation`, the capacities,
+ Fields that change while the writer runs (`generation`, `node_capacity`,
  `node_count`, `last_multicast`, `flags`, `counters`) are written and read
  with atomic operations on aligned 4- or 8-byte words.
  */
@@ -303,8 +342,9 @@ struct beostat_shm_control {
    */
   uint32_t header_size;
   /*
-   Generation of the node file currently in place; changes whenever it
-   is grown or recreated. Readers compare it with the node file's own.
+   Generation of the node file currently in place; changes only when a
+   new node file replaces it (never when it grows in place). Readers
+   compare it with the node file's own.
    */
   uint64_t generation;
   /*
@@ -324,11 +364,11 @@ struct beostat_shm_control {
    */
   time_t last_multicast;
   /*
-   Node records in the node file (nodes 0..node_capacity-1), master excluded.
+   Node records in the node file (nodes that reported, the master included).
    */
   uint32_t node_capacity;
   /*
-   CPUs per record in the node file.
+   Most CPUs recorded per node (the writer's `--max-cpus`).
    */
   uint32_t cpu_capacity;
   /*
@@ -344,7 +384,7 @@ struct beostat_shm_control {
    */
   uint32_t record_fixed_size;
   /*
-   Bytes from one record to the next in the node file.
+   0: records vary in size (each says its own, `beostat_node_record.record_size`).
    */
   uint32_t record_size;
   /*
@@ -356,8 +396,9 @@ struct beostat_shm_control {
 /*
  The node file's header (file `beostat.nodes`, offset 0, padded to 4096).
 
- Written once when the file is created and never changed, so a reader that
- validated it may trust it for as long as it keeps the mapping.
+ `magic`, `layout_version`, `header_size` and `generation` are written
+ before the file gets its name and never change. The other fields grow
+ in place and are stored atomically, each after what it describes.
  */
 struct beostat_shm_nodes {
   /*
@@ -377,33 +418,33 @@ struct beostat_shm_nodes {
    */
   uint64_t generation;
   /*
-   Node records after the master's.
+   The node index in use: offset in 64-byte units (bits 0-55) and
+   log2 of its slot count (bits 56-63). See [`index_descriptor`].
    */
-  uint32_t node_capacity;
+  uint64_t index;
   /*
-   CPUs per record.
+   End of the last allocation (index or record), from the file start.
    */
-  uint32_t cpu_capacity;
+  uint64_t used_bytes;
   /*
-   `sizeof(struct beostat_node_record)`.
+   Bytes of the file the writer has allocated (backed by memory).
    */
-  uint32_t record_fixed_size;
+  uint64_t file_bytes;
   /*
-   Stride between records.
+   Records allocated, moved ones included.
    */
-  uint32_t record_size;
+  uint32_t record_count;
   /*
-   Offset of the first record (the master, node -1) from the file start.
+   Explicit padding.
    */
-  uint64_t records_offset;
+  uint32_t reserved;
 };
 
 /*
  One node's record: the fixed part. In the node file it is followed by
- `stat_cpu[cpu_capacity]` (latest sample) then `stat_cpu[cpu_capacity]`
- (previous sample), and padded to `record_size`.
-
- Record `i` (0-based) holds node `i - 1`: record 0 is the master (node -1).
+ `net_dev[net_dev_capacity]`, `beostat_cpu_times[cpu_capacity]` (latest
+ sample) and `beostat_cpu_times[cpu_capacity]` (previous sample), padded
+ to `record_size`. The node index says where each node's record is.
  */
 struct beostat_node_record {
   /*
@@ -419,19 +460,24 @@ struct beostat_node_record {
    */
   int32_t state;
   /*
-   When the latest update arrived (seconds since the Epoch).
+   When the latest update arrived (seconds since the Epoch; for display).
    */
   struct node_time time;
   /*
-   When the latest update arrived, nanoseconds since the Epoch.
+   When the latest update arrived, nanoseconds since the Epoch (for display).
    */
   uint64_t time_ns;
   /*
-   RECORD_FLAG_* bits.
+   When the latest update arrived, `CLOCK_MONOTONIC` nanoseconds: what
+   up and down are judged by, so a stepped wall clock changes nothing.
+   */
+  uint64_t monotonic_ns;
+  /*
+   BEOSTAT_RECORD_* bits.
    */
   uint32_t flags;
   /*
-   Number of CPUs the node reported.
+   Number of CPUs the node reported (at most `cpu_capacity`).
    */
   int32_t cpu_count;
   /*
@@ -439,7 +485,7 @@ struct beostat_node_record {
    */
   float mhz;
   /*
-   Used entries at the start of `net_dev`.
+   Used entries of the `net_dev` array that follows.
    */
   int32_t net_dev_count;
   /*
@@ -455,9 +501,17 @@ struct beostat_node_record {
    */
   uint32_t access_mode;
   /*
-   Explicit padding (keeps `loadavg` and what follows free of holes).
+   CPUs the arrays of this record have room for.
    */
-  uint32_t reserved0;
+  uint32_t cpu_capacity;
+  /*
+   `net_dev` entries this record has room for.
+   */
+  uint32_t net_dev_capacity;
+  /*
+   Bytes of this record, a multiple of 64.
+   */
+  uint32_t record_size;
   /*
    /proc/loadavg.
    */
@@ -471,6 +525,10 @@ struct beostat_node_record {
    */
   struct beostat_meminfo meminfo;
   /*
+   MemAvailable in bytes (when BEOSTAT_RECORD_HAS_MEM_AVAILABLE is set).
+   */
+  uint64_t mem_available;
+  /*
    Host name the node reported, NUL-terminated.
    */
   char name[BEOSTAT_NODE_NAME_LEN];
@@ -478,10 +536,47 @@ struct beostat_node_record {
    statfs(2) of the node's root filesystem.
    */
   struct statfs statfs;
+};
+
+/*
+ Cumulative time of one CPU in every mode /proc/stat reports, in clock
+ ticks (USER_HZ). `guest` and `guest_nice` are left out: the kernel
+ already counts them in `user` and `nice`. Kernels older than a column
+ report 0 in it (Linux 2.4 has only the first four).
+ */
+struct beostat_cpu_times {
   /*
-   /proc/net/dev, in the node's order; unused entries are zero.
+   User mode.
    */
-  struct beostat_net_dev net_dev[MAX_NET_DEV];
+  uint64_t user;
+  /*
+   User mode at low priority.
+   */
+  uint64_t nice;
+  /*
+   Kernel mode.
+   */
+  uint64_t system;
+  /*
+   Idle.
+   */
+  uint64_t idle;
+  /*
+   Idle while I/O was outstanding.
+   */
+  uint64_t iowait;
+  /*
+   Servicing interrupts.
+   */
+  uint64_t irq;
+  /*
+   Servicing soft interrupts.
+   */
+  uint64_t softirq;
+  /*
+   Taken by the hypervisor while runnable.
+   */
+  uint64_t steal;
 };
 
 
@@ -492,8 +587,9 @@ struct beostat_node_record {
  0.5 is 50%; pass 9999.0 to count every CPU the caller may use).
 
  Compute nodes (0 and up) that are up and whose access rules admit the
- caller count; the master (node -1) does not. Returns the count, or -1
- with errno set (ENOENT: no shm files).
+ caller count; the master (node -1) does not. Node numbers that never
+ reported (gaps) are skipped and down nodes count 0: neither makes the
+ call fail. Returns the count, or -1 with errno set (ENOENT: no shm files).
  */
 int beostat_count_idle_cpus(float threshold);
 
@@ -595,8 +691,9 @@ int beostat_get_disk_usage(int node, int *max, int *curr);
 /*
  [Reconstructed prototype.] Stores in `*node_list` a newly malloc()ed
  array of the compute nodes user `uid` (member of `gid_list`) may use,
- in increasing order; release it with free(). Returns the number of
- entries, or -1 with errno set.
+ in increasing order; release it with free(). Node numbers that never
+ reported are skipped and down nodes are not available; neither makes
+ the call fail. Returns the number of entries, or -1 with errno set.
  */
 int beostat_get_avail_nodes_by_id(int **node_list, uid_t uid, gid_t *gid_list, int gid_size);
 
@@ -607,7 +704,9 @@ int beostat_get_cpu_count(int node);
 
 /*
  [Reconstructed prototype.] One more than the highest node number that
- has reported (nodes are 0 .. count-1; the master is -1), or -1 with errno set.
+ has reported (nodes are 0 .. count-1; the master is -1), or -1 with
+ errno set. Numbers below it that never reported are gaps: calls on them
+ fail with ESRCH, and the whole-cluster calls skip them.
  */
 int beostat_get_node_count(void);
 

@@ -14,7 +14,7 @@
 
 use beostat::{cmd, recv, send};
 use clap_mangen::Man;
-use roff::{roman, Roff};
+use roff::{bold, roman, Roff};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -24,6 +24,8 @@ struct Page {
     section: &'static str,
     command: fn() -> clap::Command,
     extra: &'static [(&'static str, &'static str)],
+    /// An interactive command's keys (a KEYS section), as its help lists them.
+    keys: &'static [(&'static str, &'static str)],
 }
 
 /// Every page this tool writes. A command gets a page by moving its clap
@@ -34,26 +36,31 @@ const PAGES: &[Page] = &[
         section: "8",
         command: recv::cli::command,
         extra: recv::cli::MAN_SECTIONS,
+        keys: &[],
     },
     Page {
         section: "8",
         command: send::cli::command,
         extra: send::cli::MAN_SECTIONS,
+        keys: &[],
     },
     Page {
         section: "1",
         command: cmd::cli::BeostatArgs::command,
         extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). The JSON schema is described in docs/COMMANDS.md.")],
+        keys: &[],
     },
     Page {
         section: "1",
         command: cmd::cli::BeostatusArgs::command,
         extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8).")],
+        keys: cmd::tui::keys::KEYS,
     },
     Page {
         section: "8",
         command: cmd::cli::ExporterArgs::command,
         extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). Metric names are described in docs/COMMANDS.md.")],
+        keys: &[],
     },
 ];
 
@@ -108,6 +115,9 @@ fn render(page: &Page, command: clap::Command) -> std::io::Result<Vec<u8>> {
     let mut roff = Roff::new();
     if let Some(text) = after_help {
         help_text_section(&mut roff, "NOTES", &text);
+    }
+    if !page.keys.is_empty() {
+        keys_section(&mut roff, page.keys);
     }
     for (heading, text) in page.extra {
         extra_section(&mut roff, heading, text);
@@ -180,6 +190,22 @@ fn extra_section(roff: &mut Roff, heading: &str, text: &str) {
             }
             roff.text([roman(line.trim())]);
         }
+    }
+}
+
+/// A KEYS section: one tagged paragraph per row of the command's key
+/// table, arrows spelled out (man pages are read on any terminal).
+fn keys_section(roff: &mut Roff, keys: &[(&str, &str)]) {
+    roff.control("SH", ["KEYS"]);
+    for (names, what) in keys {
+        let names = names
+            .replace('↑', "Up")
+            .replace('↓', "Down")
+            .replace('←', "Left")
+            .replace('→', "Right");
+        roff.control("TP", [] as [&str; 0]);
+        roff.text([bold(names.as_str())]);
+        roff.text([roman(*what)]);
     }
 }
 

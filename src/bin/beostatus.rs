@@ -15,11 +15,8 @@ const PROGRAM: &str = "beostatus";
 fn run(args: Args) -> beostat::Result<()> {
     let reader = Reader::new(args.shm_dir.unwrap_or_else(default_dir));
     let (uid, gids) = credentials();
-    let rows = |snapshot: &Snapshot| -> Vec<NodeRow> {
-        table::rows(snapshot, |node| {
-            reader.is_available(node, uid, &gids).unwrap_or(false)
-        })
-    };
+    let available = |node| reader.is_available(node, uid, &gids).unwrap_or(false);
+    let rows = |snapshot: &Snapshot| -> Vec<NodeRow> { table::rows(snapshot, available) };
     if args.once {
         let snapshot = Snapshot::read(&reader)?;
         let mut out = String::new();
@@ -34,8 +31,9 @@ fn run(args: Args) -> beostat::Result<()> {
         interval: Duration::from_secs_f64(args.interval),
         compact: args.compact,
         cpu_columns: args.cpu_columns,
+        colour: tui::colour_wanted(),
     };
-    tui::run(&reader, options, rows)
+    tui::run(&reader, options, available)
 }
 
 fn main() -> ExitCode {

@@ -77,11 +77,16 @@ impl BeostatArgs {
     name = "beostatus",
     version,
     disable_version_flag = true,
-    after_help = "Keys: q quit, c classic/compact, arrows/PgUp/PgDn/Home/End scroll, r refresh.\n\
+    after_help = "Keys: ? or h lists every key. Enter: the node's detail (a bar per CPU, \
+                  memory, disk, interface rates). /: filter (node lists like 0-15,32, up, \
+                  down, part of a host name). s: sort by node, CPU, load, memory, network; \
+                  S: reverse. c: classic/compact. r: refresh. q: quit. Mouse: the wheel \
+                  moves, a click selects, a second click opens the detail.\n\
                   Up: the node is up and you may use it. Memory: held by programs \
                   (buffers and cache excluded).\n\
                   Nodes that stopped reporting keep their last data, greyed out, \
-                  with State `down AGE`."
+                  with State `down AGE`. Columns that do not fit the terminal are left \
+                  out whole. With NO_COLOR set, states are told by characters."
 )]
 pub struct BeostatusArgs {
     /// Seconds between refreshes.

@@ -327,6 +327,12 @@ fn counter_help(counter: Counter) -> &'static str {
         Counter::DroppedReplay => "replayed sequence number or stale time",
         Counter::DroppedBadType => "message type not expected by the receiver",
         Counter::DroppedSpoofed => "node number claimed from another node's address",
+        Counter::DroppedNoSpace => "a new node or larger record needed room the shm filesystem refused",
+        Counter::DroppedNodeLimit => "a new node past recvstats' --max-nodes",
+        Counter::DroppedShmLimit => "a new node or larger record past recvstats' --max-shm-bytes",
+        Counter::ReassemblyAbandoned => "Split texts recvstats abandoned unfinished (too many parts or bytes pending, or too old).",
+        Counter::CpusTruncated => "Reports that named more CPUs than recvstats' --max-cpus records.",
+        Counter::NetDevsTruncated => "Reports that listed more interfaces than the 32 recorded.",
         Counter::ParseErrors => "Sections of accepted datagrams whose /proc text did not parse.",
         Counter::UpdateRequestsSent => "Update requests recvstats multicast to the nodes.",
         Counter::FileGrowths => "Times recvstats grew or recreated the node file.",
@@ -553,7 +559,7 @@ pub fn render(
         (
             "beostat_shm_node_capacity",
             "Node records the node file holds now (recvstats grows it, up to its --max-nodes).",
-            s.control.geometry.node_capacity,
+            s.control.records,
         ),
         (
             "beostat_shm_node_records_used",
@@ -563,7 +569,7 @@ pub fn render(
         (
             "beostat_shm_cpu_capacity",
             "CPUs each node record has room for.",
-            s.control.geometry.cpu_capacity,
+            s.control.max_cpus,
         ),
     ];
     for (name, help, value) in shm {

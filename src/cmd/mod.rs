@@ -13,7 +13,8 @@
 //! - [`text`]: `beostat`'s per-node text blocks.
 //! - [`json`]: `beostat --json`, the one documented schema.
 //! - [`table`]: `beostatus`'s rows, and its one-shot text modes.
-//! - [`tui`]: `beostatus`'s terminal monitor (ratatui).
+//! - [`tui`]: `beostatus`'s terminal monitor (ratatui): table, grid,
+//!   sort, filter, one node's detail, key help.
 //! - [`metrics`]: the Prometheus text format and OpenMetrics.
 //! - [`http`]: the HTTP server web pages run on (limits, timeouts, routing).
 //! - [`exporter`]: the exporter's pages on that server (`/metrics`).

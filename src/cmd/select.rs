@@ -42,6 +42,14 @@ impl Selection {
         self.ranges.is_empty()
     }
 
+    /// True when `node` is one of the selected nodes (for filters, where
+    /// there is no highest node to clip to).
+    pub fn contains(&self, node: i32) -> bool {
+        self.ranges
+            .iter()
+            .any(|&(low, high, _)| (low..=high).contains(&node))
+    }
+
     /// The selected nodes up to `highest` (ranges are clipped to it), in
     /// increasing order without repeats, each with whether it was named
     /// alone (then it is reported even past `highest`).
@@ -116,6 +124,17 @@ mod tests {
             nodes,
             vec![(0, false), (1, false), (2, false), (3, false), (5000, true)]
         );
+    }
+
+    #[test]
+    fn contains_sees_ranges_and_single_nodes() {
+        let s = Selection::parse("master,0-15,32").unwrap();
+        for node in [-1, 0, 7, 15, 32] {
+            assert!(s.contains(node), "{node}");
+        }
+        for node in [16, 31, 33] {
+            assert!(!s.contains(node), "{node}");
+        }
     }
 
     #[test]

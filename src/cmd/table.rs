@@ -141,6 +141,11 @@ impl CpuColumns {
     /// The columns for `rows` with at most `per_cpu_limit` per-CPU columns.
     pub fn choose(rows: &[NodeRow], per_cpu_limit: usize) -> CpuColumns {
         let widest = rows.iter().map(|r| r.cpus.len()).max().unwrap_or(0);
+        CpuColumns::for_widest(widest, per_cpu_limit)
+    }
+
+    /// The columns when the node with the most CPUs has `widest`.
+    pub fn for_widest(widest: usize, per_cpu_limit: usize) -> CpuColumns {
         if widest <= per_cpu_limit {
             CpuColumns::PerCpu(widest.max(1))
         } else {

@@ -764,7 +764,7 @@ pub fn memory_use(setup: &Setup, node_counts: &[u32]) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| nodes | CPUs per record | record bytes | node file size | allocated | allocated per node | recvstats VmRSS | RssAnon | RssShmem | RssFile |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| nodes | records | max CPUs | node file size | allocated | allocated per node | recvstats VmRSS | RssAnon | RssShmem | RssFile |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for &nodes in node_counts {
         let recvstats = Recvstats::start(setup, nodes, "memory")?;
@@ -793,8 +793,8 @@ pub fn memory_use(setup: &Setup, node_counts: &[u32]) -> Result<String> {
         let _ = writeln!(
             out,
             "| {nodes} | {} | {} | {:.1} MB | {:.1} MB | {:.0} B | {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB |",
-            control.geometry.cpu_capacity,
-            control.geometry.record_size(),
+            control.records,
+            control.max_cpus,
             size as f64 / 1e6,
             allocated as f64 / 1e6,
             allocated as f64 / f64::from(nodes),

@@ -93,6 +93,20 @@ pub fn parse(text: &str) -> Result<beostat_meminfo, ParseError> {
     })
 }
 
+/// MemAvailable (Linux 3.14 and later) in bytes: the kernel's estimate of
+/// memory available to new work without swapping. `None` when the text has
+/// no such line or its value is not `<number> kB` (older kernels; the rest
+/// of meminfo is still good, so this is not a parse error).
+pub fn mem_available(text: &str) -> Option<u64> {
+    text.split('\n')
+        .find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key.trim() == "MemAvailable").then_some(value)
+        })
+        .and_then(parse_kilobytes)
+        .map(bytes)
+}
+
 /// `"   15666184 kB"` to 15666184; `None` unless exactly a number and `kB`.
 fn parse_kilobytes(value: &str) -> Option<u64> {
     let mut fields = value.split_ascii_whitespace();
@@ -113,6 +127,17 @@ mod tests {
     use crate::proc::test_support::hostile_texts;
 
     const KIB: u64 = 1024;
+
+    #[test]
+    fn mem_available_is_read_where_the_kernel_has_it() {
+        let text = "MemTotal:  1000 kB\nMemFree:  200 kB\nMemAvailable:   700 kB\n";
+        assert_eq!(mem_available(text), Some(700 * 1024));
+        assert_eq!(
+            mem_available("MemTotal:  1000 kB\nMemFree:  200 kB\n"),
+            None
+        );
+        assert_eq!(mem_available("MemAvailable: lots\n"), None);
+    }
 
     fn parsed(text: &str) -> beostat_meminfo {
         parse(text).expect("sample parses")

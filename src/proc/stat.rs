@@ -1,9 +1,13 @@
-//! `/proc/stat`: cumulative CPU time, total and per CPU, as `struct beostat_stat_cpu`.
+//! `/proc/stat`: cumulative CPU time in every mode, total and per CPU, as
+//! `struct beostat_cpu_times` (which folds into the legacy `struct
+//! beostat_cpu_times` with [`beostat_cpu_times::legacy`]).
 //!
 //! This module owns the reading of the `cpu` lines and the mapping of the
 //! kernel's time columns onto the four legacy fields; it never does I/O.
 //!
-//! **Mapping.** The kernel prints, in USER_HZ ticks, `user nice system idle
+//! **Columns.** The first 8 columns are kept as they are (missing ones 0).
+//! The legacy four fields are derived from them with this **mapping**
+//! (`beostat_cpu_times::legacy`). The kernel prints, in USER_HZ ticks, `user nice system idle
 //! iowait irq softirq steal guest guest_nice` (Linux 2.4 printed only the
 //! first 4; 2.6.0 added 3, 2.6.11 steal, 2.6.24 guest, 2.6.33 guest_nice).
 //! Missing columns count as 0, extra future columns are ignored (but must be
@@ -60,10 +64,8 @@
 //! [`parse_bytes_into`] takes bytes off the network and checks UTF-8 only
 //! where the general path reads: a line the fast path took is ASCII.
 
-use libc::c_long;
-
 use super::{digits16, excerpt, parse_u64, scan_u64, ParseError};
-use crate::types::beostat_stat_cpu;
+use crate::shm::layout::beostat_cpu_times;
 
 const FILE: &str = "/proc/stat";
 
@@ -74,9 +76,9 @@ pub const MAX_CPU_INDEX: usize = 8192;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Stat {
     /// The aggregate `cpu` line: all CPUs together.
-    pub total: beostat_stat_cpu,
+    pub total: beostat_cpu_times,
     /// Per CPU, indexed by CPU number; zeroed where a CPU had no line.
-    pub cpus: Vec<beostat_stat_cpu>,
+    pub cpus: Vec<beostat_cpu_times>,
     /// Highest CPU number seen + 1 (equals `cpus.len()`).
     pub cpu_count: usize,
 }
@@ -120,9 +122,9 @@ enum Line {
     /// Not a cpu line (or `cpu` + something other than digits): skipped.
     Other,
     /// The aggregate `cpu` line.
-    Aggregate(beostat_stat_cpu),
+    Aggregate(beostat_cpu_times),
     /// `cpuN`.
-    Cpu(usize, beostat_stat_cpu),
+    Cpu(usize, beostat_cpu_times),
 }
 
 /// The parser. `text` is `bytes` as a `str` when the caller knows it is
@@ -188,7 +190,7 @@ fn parse_lines(
                 }
                 present[word] |= bit;
                 if index >= cpus.len() {
-                    cpus.resize(index + 1, beostat_stat_cpu::default());
+                    cpus.resize(index + 1, beostat_cpu_times::default());
                 }
                 cpus[index] = times;
             }
@@ -456,7 +458,7 @@ fn parse_times(
     text: &str,
     from: usize,
     line_start: usize,
-) -> Result<(beostat_stat_cpu, usize), ParseError> {
+) -> Result<(beostat_cpu_times, usize), ParseError> {
     let bytes = text.as_bytes();
     // user nice system idle iowait irq softirq steal
     let mut known = [0u64; 8];
@@ -501,8 +503,7 @@ fn parse_times(
 
 /// The mapping of the module doc, in the kernel's column order: the first
 /// 8 time columns (missing ones 0) folded into `user nice system idle`, with
-/// wrapping sums. sendstats folds with it too (`condense_stat`), so a folded
-/// 4-column line parses to exactly what its 8 columns would.
+/// wrapping sums (what [`beostat_cpu_times::legacy`] computes).
 pub fn fold_columns(known: [u64; 8]) -> [u64; 4] {
     let [user, nice, system, idle, iowait, irq, softirq, steal] = known;
     [
@@ -516,29 +517,73 @@ pub fn fold_columns(known: [u64; 8]) -> [u64; 4] {
     ]
 }
 
-/// The four legacy fields from the first 8 columns (see the module doc).
-fn mapped(known: [u64; 8]) -> beostat_stat_cpu {
-    let [user, nice, system, idle] = fold_columns(known);
-    beostat_stat_cpu {
-        user: wrap(user),
-        system: wrap(system),
-        nice: wrap(nice),
-        idle: wrap(idle),
+/// The first 8 columns, as they are.
+fn mapped(known: [u64; 8]) -> beostat_cpu_times {
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = known;
+    beostat_cpu_times {
+        user,
+        nice,
+        system,
+        idle,
+        iowait,
+        irq,
+        softirq,
+        steal,
     }
-}
-
-/// Tick counters wrap into the C `long` (see the module doc).
-fn wrap(ticks: u64) -> c_long {
-    ticks as c_long
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::proc::test_support::{below, hostile_texts};
+    use crate::types::beostat_stat_cpu;
+    use libc::c_long;
 
-    fn parsed(text: &str) -> Stat {
-        parse(text).expect("sample parses")
+    /// A parsed text in the legacy four fields, which the expectations
+    /// below are written in (the manuals' mapping).
+    struct Legacy {
+        total: beostat_stat_cpu,
+        cpus: Vec<beostat_stat_cpu>,
+        cpu_count: usize,
+    }
+
+    fn parsed(text: &str) -> Legacy {
+        let stat = parse(text).expect("sample parses");
+        Legacy {
+            total: stat.total.legacy(),
+            cpus: stat.cpus.iter().map(beostat_cpu_times::legacy).collect(),
+            cpu_count: stat.cpu_count,
+        }
+    }
+
+    #[test]
+    fn every_mode_is_kept_as_the_kernel_prints_it() {
+        // cpu  301854 612 111922 8979004 3552 2 3944 0 0 0
+        let stat = parse(sample_text!("x86_64-8cpu/stat")).unwrap();
+        assert_eq!(
+            stat.total,
+            beostat_cpu_times {
+                user: 301854,
+                nice: 612,
+                system: 111922,
+                idle: 8979004,
+                iowait: 3552,
+                irq: 2,
+                softirq: 3944,
+                steal: 0,
+            }
+        );
+        // A Linux 2.4 line has 4 columns: the others are 0.
+        let old = parse("cpu  1 2 3 4\ncpu0 1 2 3 4\n").unwrap();
+        assert_eq!(
+            (old.cpus[0].user, old.cpus[0].idle, old.cpus[0].iowait),
+            (1, 4, 0)
+        );
+        // Steal is its own column (and busy time in the legacy fields).
+        let cloud = parse("cpu 1 0 2 10 3 0 0 7 0 0\ncpu0 1 0 2 10 3 0 0 7 0 0\n").unwrap();
+        assert_eq!((cloud.cpus[0].steal, cloud.cpus[0].iowait), (7, 3));
+        assert_eq!(cloud.cpus[0].legacy().system, 9);
+        assert_eq!(cloud.cpus[0].legacy().idle, 13);
     }
 
     /// Builds the expected struct in the C field order: user, system, nice, idle.

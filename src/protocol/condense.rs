@@ -2,14 +2,13 @@
 //!
 //! This module owns what the node does to /proc text before it goes on the
 //! wire: keep only the lines the master parses, squeeze runs of blanks to one
-//! space, fold the /proc/stat time columns into the four the master
-//! records, and cut a text that is still too long into parts at line
+//! space, keep the 8 /proc/stat time columns the master records (dropping
+//! guest and guest_nice), and cut a text that is still too long into parts at line
 //! boundaries. The rule it must keep: a condensed text is itself a valid
 //! /proc text for a parser that splits fields on whitespace and `key: value`
 //! lines on the first colon (which every /proc parser must do anyway), so
 //! the master parses raw and condensed text alike, to the same values. It
-//! never reorders lines, and changes a field's characters only where the
-//! stat fold replaces columns by their sums.
+//! never reorders lines and never changes a field's characters.
 //!
 //! The key lists are part of the protocol: docs/PROTOCOL.md repeats them,
 //! and a master parser that needs another line must add it here first.
@@ -19,9 +18,10 @@ use super::EncodeError;
 /// The /proc/meminfo keys the master reads (the rest is dropped).
 ///
 /// `MemShared` is what 2.4 kernels call `Shmem`.
-pub const MEMINFO_KEYS: [&str; 8] = [
+pub const MEMINFO_KEYS: [&str; 9] = [
     "MemTotal",
     "MemFree",
+    "MemAvailable",
     "Buffers",
     "Cached",
     "SwapTotal",
@@ -66,53 +66,27 @@ fn push_squeezed(line: &str, out: &mut String) {
     out.push('\n');
 }
 
-/// The time columns a condensed `cpu` line has: `user nice system idle`,
-/// what Linux 2.4 printed, each already the sum the master records.
-pub const STAT_COLUMNS: usize = 4;
+/// The most time columns a condensed `cpu` line has: `user nice system
+/// idle iowait irq softirq steal`, what the master records.
+pub const STAT_COLUMNS: usize = 8;
 
 /// Appends the `cpu` lines of a /proc/stat text to `out`, blanks squeezed,
-/// each line's time columns folded into the [`STAT_COLUMNS`] the master
-/// records.
+/// each line cut after its [`STAT_COLUMNS`] time columns.
 ///
 /// `intr`, `softirq`, `ctxt` and the rest are dropped: the master only
 /// keeps per-CPU times, and `intr` alone can pass 64 KiB on a large node.
-/// In a `cpu` line the first 8 time columns (`user nice system idle iowait
-/// irq softirq steal`) become `user nice system+irq+softirq+steal
-/// idle+iowait`, with the master's own mapping
-/// ([`crate::proc::stat::fold_columns`]), so the master reads the same
-/// values from 4 columns as from the 10 the kernel prints, and converts
-/// 4 numbers per CPU instead of 8 (or 10). `guest` and `guest_nice` (and any
-/// later column) are dropped: the kernel already counts them in `user` and
-/// `nice`. A line of 4 columns is what Linux 2.4 printed, so the result is
-/// still a valid /proc/stat. A line the fold cannot read (fewer than 4
-/// columns, a column that is not a `u64`) is passed on squeezed, cut after
-/// its 8th column, for the master to report.
+/// `guest` and `guest_nice` (and any later column) are dropped: the kernel
+/// already counts them in `user` and `nice`. Every other mode goes as the
+/// kernel printed it, so iowait and steal stay apart for the master (a
+/// Linux 2.4 line of 4 columns stays 4 columns). Cutting changes nothing
+/// the master reads from the line, readable or not.
 pub fn condense_stat(text: &str, out: &mut String) {
-    use std::fmt::Write;
     for line in text.lines().filter(|line| line.starts_with("cpu")) {
         let mut words = line.split_whitespace();
-        let label = words.next().unwrap_or_default();
-        let mut known = [0u64; 8];
-        let mut count = 0;
-        let mut readable = true;
-        for word in words.clone().take(known.len()) {
-            match crate::proc::parse_u64(word) {
-                Some(value) => known[count] = value,
-                None => readable = false,
-            }
-            count += 1;
-        }
-        out.push_str(label);
-        if readable && count >= STAT_COLUMNS {
-            for column in crate::proc::stat::fold_columns(known) {
-                // Writing to a String cannot fail.
-                let _ = write!(out, " {column}");
-            }
-        } else {
-            for word in words.take(known.len()) {
-                out.push(' ');
-                out.push_str(word);
-            }
+        out.push_str(words.next().unwrap_or_default());
+        for word in words.take(STAT_COLUMNS) {
+            out.push(' ');
+            out.push_str(word);
         }
         out.push('\n');
     }
@@ -268,37 +242,36 @@ mod tests {
             "the sample's intr line is the point of this test"
         );
         assert_eq!(out.lines().count(), 9);
-        // Raw: `cpu  301854 612 111922 8979004 3552 2 3944 0 0 0`. system
-        // takes irq, softirq and steal, idle takes iowait; guest and
-        // guest_nice are dropped.
-        assert_eq!(out.lines().next(), Some("cpu 301854 612 115868 8982556"));
+        // Raw: `cpu  301854 612 111922 8979004 3552 2 3944 0 0 0`: every
+        // mode kept, guest and guest_nice dropped.
+        assert_eq!(
+            out.lines().next(),
+            Some("cpu 301854 612 111922 8979004 3552 2 3944 0")
+        );
         // Raw: `cpu7 29098 268 10164 1139282 555 0 31 0 0 0`.
-        assert_eq!(out.lines().nth(8), Some("cpu7 29098 268 10195 1139837"));
+        assert_eq!(
+            out.lines().nth(8),
+            Some("cpu7 29098 268 10164 1139282 555 0 31 0")
+        );
         assert!(!out.contains("intr") && !out.contains("ctxt") && !out.contains("softirq"));
-        assert!(out.len() < 300, "{} bytes", out.len());
+        assert!(out.len() < 400, "{} bytes", out.len());
     }
 
     #[test]
-    fn stat_folds_time_columns_into_four_and_passes_unreadable_lines_on() {
+    fn stat_keeps_eight_time_columns_and_passes_unreadable_lines_on() {
         let text = "cpu  1 2 3 4 5 6 7 8 9 10 11\ncpu0 1 2 3 4\ncpu1\t1  2 3 4 5 6 7\n\
                     cpu2 1 2 3 4 5 6 7 8 9 x\ncpu3 1 2 3\ncpu4 1 x 3 4 5 6 7 8 9\nintr 5 6\n";
         assert_eq!(
             condensed(condense_stat, text),
-            "cpu 1 2 24 9\ncpu0 1 2 3 4\ncpu1 1 2 16 9\ncpu2 1 2 24 9\n\
+            "cpu 1 2 3 4 5 6 7 8\ncpu0 1 2 3 4\ncpu1 1 2 3 4 5 6 7\ncpu2 1 2 3 4 5 6 7 8\n\
              cpu3 1 2 3\ncpu4 1 x 3 4 5 6 7 8\n"
-        );
-        // Sums wrap as the master's do: 2^64 - 1 + 2 is 1.
-        let max = u64::MAX;
-        assert_eq!(
-            condensed(condense_stat, &format!("cpu 1 2 {max} 4 5 2 0 0\n")),
-            "cpu 1 2 1 9\n"
         );
     }
 
     #[test]
     fn stat_condensed_parses_as_the_raw_text_does() {
-        // Folding the columns and dropping guest and guest_nice lose
-        // nothing the master keeps.
+        // Squeezing blanks and dropping guest and guest_nice lose nothing
+        // the master keeps.
         for text in [
             STAT_8CPU,
             include_str!("../../tests/data/proc/stat-256cpu-long-intr"),

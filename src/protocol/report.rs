@@ -434,8 +434,8 @@ mod tests {
     fn typical_dynamic_status_fits_one_ethernet_frame_over_ipv6() {
         let statfs = root_statfs();
         for (name, texts, expected_len) in [
-            ("x86_64-vm-2cpu", vm_2cpu(), 594),
-            ("x86_64-8cpu", host_8cpu(), 814),
+            ("x86_64-vm-2cpu", vm_2cpu(), 657),
+            ("x86_64-8cpu", host_8cpu(), 918),
         ] {
             let report = dynamic_report(&texts, &statfs);
             let datagrams = encode_all(MAX_DATAGRAM, &Header::status(5, 1000, 1), &report, None);

@@ -9,7 +9,10 @@ use super::batch::DEFAULT_BATCH_DELAY;
 use super::Options;
 use crate::collect::Source;
 use crate::protocol::{DEFAULT_GROUP_V4, DEFAULT_GROUP_V6};
-use crate::shm::layout::{DEFAULT_NODE_CAPACITY, DEFAULT_SHM_DIR};
+use crate::shm::layout::{
+    DEFAULT_MAX_CPUS, DEFAULT_MAX_NODES, DEFAULT_MAX_SHM_BYTES, DEFAULT_NODE_CAPACITY,
+    DEFAULT_SHM_DIR,
+};
 use clap::{ArgAction, CommandFactory, Parser};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
@@ -39,7 +42,7 @@ pub struct Args {
     /// UDP port [default: the config file's `server beostats`, else 3040].
     #[arg(short = 'p', long = "port", value_name = "PORT")]
     pub port: Option<u16>,
-    /// Initial number of node records; grows when higher nodes report.
+    /// Nodes the index starts with room for (a hint: it grows as nodes report).
     #[arg(short = 'N', long = "nodes", value_name = "N", default_value_t = DEFAULT_NODE_CAPACITY)]
     pub nodes: u32,
     /// Print the version and exit.
@@ -68,9 +71,19 @@ pub struct Args {
     /// added (0: wake for each datagram).
     #[arg(long = "batch-delay", value_name = "MS", default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0, value_parser = batch_delay)]
     pub batch_delay: f64,
-    /// Refuse node numbers at or above this (bounds memory use).
-    #[arg(long = "max-nodes", value_name = "N", default_value_t = 65536, value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
+    /// Hold at most N distinct nodes (records); reports of further nodes
+    /// are refused and counted (dropped_node_limit). Node numbers
+    /// themselves cost nothing: any number from 0 to 2^31-1 is accepted.
+    #[arg(long = "max-nodes", value_name = "N", default_value_t = DEFAULT_MAX_NODES, value_parser = clap::value_parser!(u32).range(1..=4_194_304))]
     pub max_nodes: u32,
+    /// Record at most N CPUs per node; a report's CPUs past N are not
+    /// recorded (counted as cpus_truncated).
+    #[arg(long = "max-cpus", value_name = "N", default_value_t = DEFAULT_MAX_CPUS, value_parser = clap::value_parser!(u32).range(1..=8192))]
+    pub max_cpus: u32,
+    /// Let the node file in the shm directory grow to at most this many
+    /// MiB; new nodes past it are refused (dropped_shm_limit).
+    #[arg(long = "max-shm-mib", value_name = "MIB", default_value_t = DEFAULT_MAX_SHM_BYTES >> 20, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_shm_mib: u64,
     /// ClusterWare configuration (iprange and `server beostats` lines).
     #[arg(
         long = "config",
@@ -117,6 +130,8 @@ impl Args {
             shm_dir: self.shm_dir.clone(),
             node_capacity: self.nodes,
             max_nodes: self.max_nodes,
+            max_cpus: self.max_cpus,
+            max_shm_bytes: self.max_shm_mib << 20,
             node_expiry: Duration::from_secs(u64::from(self.expiry)),
             port: self.port,
             interface: self.interface.clone(),

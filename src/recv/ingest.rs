@@ -36,9 +36,6 @@ pub struct Ingest {
     writer: ShmWriter,
     nodes: NodeMap,
     reassembly: Reassembly,
-    /// Per record index (node + 1): has static data (cpuinfo) arrived?
-    has_static: Vec<bool>,
-    max_nodes: u32,
     /// Reused by every report: the last stat and net/dev parsed.
     stat: Stat,
     net: NetDevs,
@@ -47,15 +44,13 @@ pub struct Ingest {
 }
 
 impl Ingest {
-    /// A pipeline writing through `writer`; node numbers at or above
-    /// `max_nodes` are refused.
-    pub fn new(writer: ShmWriter, nodes: NodeMap, max_nodes: u32) -> Self {
+    /// A pipeline writing through `writer` (which holds the limits on
+    /// nodes, CPUs and bytes).
+    pub fn new(writer: ShmWriter, nodes: NodeMap) -> Self {
         Ingest {
             writer,
             nodes,
             reassembly: Reassembly::default(),
-            has_static: Vec::new(),
-            max_nodes,
             stat: Stat::default(),
             net: NetDevs::default(),
             verifier: None,
@@ -124,7 +119,7 @@ impl Ingest {
         } else {
             datagram.header.node
         };
-        if node < 0 || node as u32 >= self.max_nodes {
+        if node < 0 {
             return Outcome::Dropped(Counter::DroppedBadNode);
         }
         if !datagram.header.node_from_address() && !self.comes_from(node, source) {
@@ -146,12 +141,18 @@ impl Ingest {
         }
         // Split texts come back whole once every part has arrived (rare:
         // only nodes with well over a thousand CPUs split their stat).
+        let now = std::time::Instant::now();
         let stat_whole = datagram
             .stat_part()
-            .and_then(|p| self.reassembly.add(node, SectionTag::Stat, p));
+            .and_then(|p| self.reassembly.add(node, SectionTag::Stat, p, now));
         let cpuinfo_whole = datagram
             .cpuinfo_part()
-            .and_then(|p| self.reassembly.add(node, SectionTag::Cpuinfo, p));
+            .and_then(|p| self.reassembly.add(node, SectionTag::Cpuinfo, p, now));
+        let abandoned = self.reassembly.take_abandoned();
+        if abandoned > 0 {
+            self.writer
+                .add_counter(Counter::ReassemblyAbandoned, abandoned as u64);
+        }
         let statfs = datagram.statfs();
         let texts = Report {
             cpuinfo: cpuinfo_whole
@@ -169,7 +170,21 @@ impl Ingest {
                 node,
                 wants_static: !self.has_static(node),
             },
-            Err(_) => Outcome::Dropped(Counter::DroppedBadNode),
+            Err(crate::Error::Refused(reason)) => Outcome::Dropped(reason),
+            Err(crate::Error::UnknownNode(_)) => Outcome::Dropped(Counter::DroppedBadNode),
+            // The files could not be written (a file truncated under us that
+            // could not be rebuilt, say): not the datagram's fault.
+            Err(_) => Outcome::Dropped(Counter::DroppedNoSpace),
+        }
+    }
+
+    /// Abandons split texts that have waited too long for their other
+    /// parts (called once a second).
+    pub fn expire_partial_texts(&mut self) {
+        let abandoned = self.reassembly.expire(std::time::Instant::now());
+        if abandoned > 0 {
+            self.writer
+                .add_counter(Counter::ReassemblyAbandoned, abandoned as u64);
         }
     }
 
@@ -189,6 +204,11 @@ impl Ingest {
         let mut errors = 0u64;
         let cpu = parse_counted(texts.cpuinfo, cpuinfo::parse, &mut errors);
         let memory = parse_counted(texts.meminfo, meminfo::parse, &mut errors);
+        let mem_available = memory
+            .is_some()
+            .then(|| texts.meminfo.and_then(|m| std::str::from_utf8(m).ok()))
+            .flatten()
+            .and_then(meminfo::mem_available);
         let load = parse_counted(texts.loadavg, loadavg::parse, &mut errors);
         // stat checks its own UTF-8 (only where its fast path does not
         // already prove the text ASCII): no separate pass over the bytes.
@@ -206,15 +226,18 @@ impl Ingest {
             &mut self.net,
             &mut errors,
         );
-        let stat_cpu = stat_parsed.then_some(self.stat.cpus.as_slice());
+        let cpu_times = stat_parsed.then_some(self.stat.cpus.as_slice());
         let update = NodeUpdate {
             time_ns,
+            monotonic_ns: None,
             name: texts.hostname,
             loadavg: load,
             meminfo: memory,
+            mem_available,
             net_dev: net_parsed.then_some(self.net.devices.as_slice()),
-            stat_cpu,
-            cpu_count: if stat_cpu.is_some() {
+            cpu_times,
+            stat_cpu: None,
+            cpu_count: if cpu_times.is_some() {
                 None
             } else {
                 cpu.as_ref().map(|c| c.cpu_count)
@@ -227,24 +250,13 @@ impl Ingest {
         }
         self.writer.update(node, &update)?;
         if cpu.is_some() {
-            self.mark_static(node);
+            self.writer.mark_static(node);
         }
         Ok(())
     }
 
     fn has_static(&self, node: i32) -> bool {
-        self.has_static
-            .get((node + 1) as usize)
-            .copied()
-            .unwrap_or(false)
-    }
-
-    fn mark_static(&mut self, node: i32) {
-        let index = (node + 1) as usize;
-        if self.has_static.len() <= index {
-            self.has_static.resize(index + 1, false);
-        }
-        self.has_static[index] = true;
+        self.writer.has_static(node)
     }
 }
 

@@ -31,6 +31,7 @@ use crate::protocol::{Encoder, Header, DEFAULT_PORT};
 use crate::shm::{now_ns, Counter, ShmWriter, WriterOptions};
 use batch::{BatchReceiver, Drained, Pacing};
 use ingest::{Ingest, Outcome};
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::os::unix::io::AsRawFd;
 use std::path::PathBuf;
@@ -55,8 +56,12 @@ pub struct Options {
     pub shm_dir: PathBuf,
     /// Initial node capacity (`-N`).
     pub node_capacity: u32,
-    /// Node numbers at or above this are refused.
+    /// Most distinct nodes held.
     pub max_nodes: u32,
+    /// Most CPUs recorded per node.
+    pub max_cpus: u32,
+    /// Largest the node file may grow (bytes).
+    pub max_shm_bytes: u64,
     /// A node silent this long is down.
     pub node_expiry: Duration,
     /// Port, if given on the command line (else the config file's, else 3040).
@@ -99,6 +104,9 @@ pub fn run(options: &Options, signals: &Signals, readiness: &mut Readiness) -> R
     };
     readiness.ready();
     daemon.serve(options, &sockets, signals);
+    if let Some(failure) = daemon.failure.take() {
+        return Err(failure);
+    }
     log::info!("shutting down; the shm files stay in place");
     Ok(())
 }
@@ -110,8 +118,13 @@ struct Daemon {
     encoder: Encoder,
     sequence: u64,
     status: Status,
-    asked: Vec<Option<Instant>>,
-    last_drop_log: Option<Instant>,
+    /// When each node without static data was last asked for it (pruned:
+    /// entries older than [`ASK_AGAIN_AFTER`] are dropped).
+    asked: HashMap<i32, Instant>,
+    /// When a drop of each reason was last logged.
+    last_drop_log: HashMap<Counter, Instant>,
+    /// Why serving stopped, when it was not a signal.
+    failure: Option<Error>,
 }
 
 fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
@@ -135,9 +148,10 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
     }
     let mut writer_options = WriterOptions::new(&options.shm_dir);
     writer_options.node_capacity = options.node_capacity.min(options.max_nodes);
-    writer_options.cpu_capacity = 16;
     writer_options.node_expiry_secs = options.node_expiry.as_secs().max(1) as u32;
-    writer_options.max_node_capacity = options.max_nodes;
+    writer_options.max_nodes = options.max_nodes;
+    writer_options.max_cpus = options.max_cpus;
+    writer_options.max_shm_bytes = options.max_shm_bytes;
     writer_options.owner = user.as_ref().map(|u| (u.uid, u.gid));
     writer_options.allow_insecure_dir = options.allow_insecure_dir;
     let writer = ShmWriter::open(&writer_options)?;
@@ -170,7 +184,7 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
             user.gid
         );
     }
-    let mut ingest = Ingest::new(writer, config.nodes, options.max_nodes);
+    let mut ingest = Ingest::new(writer, config.nodes);
     ingest.set_verifier(
         key.clone()
             .map(|k| crate::auth::Verifier::new(k, crate::auth::DEFAULT_TIME_WINDOW_SECS)),
@@ -181,8 +195,9 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
         encoder: Encoder::new(),
         sequence: now_ns(),
         status: Status::default(),
-        asked: Vec::new(),
-        last_drop_log: None,
+        asked: HashMap::new(),
+        last_drop_log: HashMap::new(),
+        failure: None,
     };
     Ok((daemon, sockets))
 }
@@ -216,13 +231,23 @@ impl Daemon {
                 next_master = now + options.master_interval;
             }
             if now >= next_expiry {
-                let down = self
-                    .ingest
-                    .writer()
-                    .expire((now_ns() / 1_000_000_000) as libc::time_t);
-                for node in down {
+                let writer = self.ingest.writer();
+                for node in writer.expire() {
                     log::info!("node {node} stopped reporting: marked down");
                 }
+                match writer.check_files() {
+                    Ok(true) => log::warn!(
+                        "the shm files in {} were deleted or replaced: made them again",
+                        options.shm_dir.display()
+                    ),
+                    Ok(false) => {}
+                    Err(e) => {
+                        log::error!("{e}; exiting so that the service manager restarts recvstats");
+                        self.failure = Some(e);
+                        return;
+                    }
+                }
+                self.ingest.expire_partial_texts();
                 next_expiry = now + EXPIRY_CHECK;
             }
             if now >= next_multicast {
@@ -275,25 +300,31 @@ impl Daemon {
         let now = Instant::now();
         if self
             .last_drop_log
-            .is_none_or(|last| now.duration_since(last) >= DROP_LOG_INTERVAL)
+            .get(&reason)
+            .is_none_or(|last| now.duration_since(*last) >= DROP_LOG_INTERVAL)
         {
-            self.last_drop_log = Some(now);
+            self.last_drop_log.insert(reason, now);
             let source = source.map_or_else(|| "an unknown address".to_owned(), |s| s.to_string());
-            log::warn!("dropped a datagram from {source}: {} (further drops are counted, not logged, for {}s)", reason.name(), DROP_LOG_INTERVAL.as_secs());
+            log::warn!("dropped a datagram from {source}: {} (further drops for this reason are counted, not logged, for {}s)", reason.name(), DROP_LOG_INTERVAL.as_secs());
         }
     }
 
     /// Asks a node we have no static data for to send a full report.
     fn ask_for_static(&mut self, socket: &UdpSocket, node: i32, source: SocketAddr) {
-        let index = node as usize;
-        if self.asked.len() <= index {
-            self.asked.resize(index + 1, None);
-        }
         let now = Instant::now();
-        if self.asked[index].is_some_and(|at| now.duration_since(at) < ASK_AGAIN_AFTER) {
+        if self
+            .asked
+            .get(&node)
+            .is_some_and(|at| now.duration_since(*at) < ASK_AGAIN_AFTER)
+        {
             return;
         }
-        self.asked[index] = Some(now);
+        // Bounded by the nodes asked within ASK_AGAIN_AFTER: old entries go.
+        if self.asked.len() >= 4096 {
+            self.asked
+                .retain(|_, at| now.duration_since(*at) < ASK_AGAIN_AFTER);
+        }
+        self.asked.insert(node, now);
         if let Some(request) = self.update_request() {
             match socket.send_to(&request, source) {
                 Ok(_) => log::debug!("asked node {node} ({source}) for a full report"),

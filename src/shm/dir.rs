@@ -47,6 +47,9 @@ pub struct ShmDir {
     owner: Option<(uid_t, gid_t)>,
     /// Who owns the directory (trusted: they could replace the files anyway).
     dir_uid: uid_t,
+    /// (device, inode) of the directory when it was checked, to notice it
+    /// being deleted or replaced later.
+    identity: (u64, u64),
 }
 
 impl ShmDir {
@@ -74,6 +77,7 @@ impl ShmDir {
             path: path.to_owned(),
             owner,
             dir_uid: metadata.uid(),
+            identity: (metadata.dev(), metadata.ino()),
         };
         if !allow_insecure {
             let mode = metadata.mode() & 0o7777;
@@ -114,6 +118,11 @@ impl ShmDir {
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// (device, inode) of the directory as it was checked.
+    pub fn identity(&self) -> (u64, u64) {
+        self.identity
     }
 
     /// The user the files are given to, if any.

@@ -5,9 +5,16 @@
 //! size before every access would cost a system call per call, so instead
 //! every mapping we make is registered here, and a process-wide SIGBUS
 //! handler (installed once, on the first registration) recognises a fault in
-//! a registered range, maps a zero page over the faulting page so the access
-//! completes, and marks the mapping poisoned. The reader sees the poisoned
-//! flag after its copy, throws the copy away and reopens the files.
+//! a registered range, maps anonymous zero memory over the **whole** mapping
+//! in one call so the access completes, and marks the mapping poisoned. The
+//! reader sees the poisoned flag after its copy, throws the copy away and
+//! reopens the files.
+//!
+//! Replacing the whole mapping at the first fault, not the faulting page,
+//! bounds the cost: one fault and one memory mapping per poisoned file
+//! mapping, however many of its pages lost their backing. (Mapping a page at
+//! a time once let a reader walking a file with many unbacked pages use up
+//! `vm.max_map_count` and then die of the SIGBUS it was meant to survive.)
 //!
 //! A fault anywhere else is passed on to the handler that was installed
 //! before ours, or to the default action, so the host program's own SIGBUS
@@ -122,15 +129,16 @@ extern "C" fn on_sigbus(
         let start = slot.start.load(Ordering::Acquire);
         let len = slot.len.load(Ordering::Acquire);
         if start != 0 && address >= start && address - start < len {
-            let page = address & !(PAGE_SIZE.load(Ordering::Relaxed) - 1);
-            // SAFETY: the page lies inside a mapping we made and still own
-            // (it is registered); replacing it with anonymous zero memory
-            // only changes what our own readers see there. mmap is safe to
-            // call from a signal handler (a plain system call).
+            // SAFETY: the range is exactly a mapping we made and still own
+            // (it is registered; mappings start page-aligned); replacing it
+            // with anonymous zero memory only changes what our own readers
+            // see there. mmap is safe to call from a signal handler (a plain
+            // system call).
+            let page = PAGE_SIZE.load(Ordering::Relaxed);
             let mapped = unsafe {
                 libc::mmap(
-                    page as *mut libc::c_void,
-                    PAGE_SIZE.load(Ordering::Relaxed),
+                    start as *mut libc::c_void,
+                    len.div_ceil(page) * page,
                     libc::PROT_READ | libc::PROT_WRITE,
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
                     -1,

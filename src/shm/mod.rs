@@ -14,6 +14,8 @@ pub mod reader;
 pub mod seqlock;
 pub mod writer;
 
-pub use layout::{Counter, Geometry};
+pub use layout::{beostat_cpu_times, Counter, RecordShape};
 pub use reader::{default_dir, NodeData, NodeState, Reader};
-pub use writer::{now_ns, Access, NodeUpdate, ShmWriter, WriterOptions};
+pub use writer::{
+    legacy_stat_cpu, monotonic_ns, now_ns, Access, NodeUpdate, ShmWriter, WriterOptions,
+};

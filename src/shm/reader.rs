@@ -3,14 +3,19 @@
 //! A [`Reader`] opens the files lazily, keeps them mapped, and answers
 //! queries with seqlock-protected copies: no locks, no system calls in steady
 //! state (a query loads the control header's generation, compares it with
-//! the mapped node file's, and copies). When the writer grows or replaces the
-//! node file, or a file is truncated under us (see `guard`), the next query
-//! maps the files again. Readers never write to the files (except
+//! the mapped node file's, finds the node in the file's hash index and
+//! copies). When the writer replaces the node file, grows it past what we
+//! mapped, or a file is truncated under us (see `guard`), the next query
+//! maps the files again. Every query does bounded work whatever the files
+//! hold: a node lookup probes at most the index's slots, every offset is
+//! checked against the mapping before it is used, and files are opened
+//! without blocking (a FIFO in a file's place is refused, not waited on). Readers never write to the files (except
 //! [`set_last_multicast`], the legacy setter, which needs write permission).
 
 use super::layout::*;
 use super::mapping::{file_len, Mapping};
 use super::seqlock;
+use super::writer::legacy_stat_cpu;
 use super::writer::{atomic_u32, atomic_u64};
 use crate::error::{Error, Result};
 use crate::types::{
@@ -20,7 +25,6 @@ use arc_swap::ArcSwapOption;
 use libc::{gid_t, time_t, uid_t};
 use std::fs::{File, OpenOptions};
 use std::io::ErrorKind;
-use std::mem::size_of;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,10 +78,17 @@ pub struct NodeData {
     pub net_rate: u64,
     /// statfs of the root filesystem.
     pub statfs: libc::statfs,
-    /// Latest per-CPU counters (empty if no stat sample yet).
+    /// Latest per-CPU counters in the legacy four fields (empty if no stat
+    /// sample yet).
     pub stat_cpu: Vec<beostat_stat_cpu>,
-    /// Previous per-CPU counters.
+    /// Previous per-CPU counters in the legacy four fields.
     pub stat_cpu_previous: Vec<beostat_stat_cpu>,
+    /// Latest per-CPU times in every mode (same length as `stat_cpu`).
+    pub cpu_times: Vec<beostat_cpu_times>,
+    /// Previous per-CPU times in every mode.
+    pub cpu_times_previous: Vec<beostat_cpu_times>,
+    /// MemAvailable in bytes, when the node reports it.
+    pub mem_available: Option<u64>,
     /// Access rules, if any.
     pub access: Option<(uid_t, gid_t, u32)>,
 }
@@ -105,8 +116,10 @@ pub struct ControlInfo {
     pub writer_start_time: time_t,
     /// Last update-request multicast.
     pub last_multicast: time_t,
-    /// Node capacity and CPUs per node.
-    pub geometry: Geometry,
+    /// Node records in the file (nodes that reported, the master included).
+    pub records: u32,
+    /// Most CPUs recorded per node (the writer's limit).
+    pub max_cpus: u32,
     /// One more than the highest node number that reported.
     pub node_count: u32,
     /// Seconds after which a silent node is down.
@@ -123,7 +136,6 @@ const REVALIDATE_MS: u64 = 1000;
 struct Snapshot {
     control: Mapping,
     nodes: Mapping,
-    geometry: Geometry,
     generation: u64,
     /// (device, inode) of the control and node files we mapped.
     identity: [(u64, u64); 2],
@@ -157,8 +169,9 @@ fn coarse_clock(clock: libc::clockid_t) -> libc::timespec {
     ts
 }
 
-fn now_secs() -> time_t {
-    coarse_clock(libc::CLOCK_REALTIME_COARSE).tv_sec
+fn monotonic_coarse_ns() -> u64 {
+    let ts = coarse_clock(libc::CLOCK_MONOTONIC_COARSE);
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 fn monotonic_ms() -> u64 {
@@ -213,9 +226,11 @@ impl Reader {
                 let guard = self.current.load();
                 if let Some(snapshot) = guard.as_ref() {
                     if snapshot.is_current(&self.dir) {
-                        let result = query(snapshot);
-                        if !snapshot.poisoned() {
-                            return result;
+                        match query(snapshot) {
+                            // The file grew past our mapping: map it again.
+                            Err(e @ Error::Inconsistent(_)) => last_error = Some(e),
+                            result if !snapshot.poisoned() => return result,
+                            _ => {}
                         }
                     }
                 }
@@ -264,8 +279,10 @@ impl Reader {
     /// Up or down.
     pub fn state(&self, node: i32) -> Result<NodeState> {
         self.with(|s| {
-            s.read_record(node, |r| unsafe_load!(r, time))
-                .map(|t| s.judge(t.time))
+            s.read_record(node, |r| {
+                (unsafe_load!(r, state), unsafe_load!(r, monotonic_ns))
+            })
+            .map(|(state, arrived)| s.judge(state, arrived))
         })
     }
 
@@ -295,11 +312,14 @@ impl Reader {
         table: &mut [beostat_net_dev; MAX_NET_DEV],
     ) -> Result<usize> {
         self.with(|s| {
-            s.read_record(node, |r| {
-                let used = (unsafe_load!(r, net_dev_count).max(0) as usize).min(MAX_NET_DEV);
-                // SAFETY: r points at a whole record; entry i < MAX_NET_DEV
-                // lies inside its net_dev array.
-                let first = unsafe { (&raw const (*r).net_dev).cast::<beostat_net_dev>() };
+            s.read_record_shaped(node, |r, shape| {
+                let used = (unsafe_load!(r, net_dev_count).max(0) as usize)
+                    .min(MAX_NET_DEV)
+                    .min(shape.devices as usize);
+                // SAFETY: r points at a whole record of `shape`; entry
+                // i < shape.devices lies inside its net_dev array.
+                let first = unsafe { (r as *const u8).add(shape.net_dev_offset()) }
+                    as *const beostat_net_dev;
                 for (i, entry) in table.iter_mut().enumerate().take(used) {
                     // SAFETY: as above.
                     *entry = unsafe { seqlock::load(first.add(i)) };
@@ -348,16 +368,36 @@ impl Reader {
         })
     }
 
-    /// Latest cumulative counters of one CPU.
+    /// Latest cumulative counters of one CPU, in the legacy four fields.
     pub fn stat_cpu(&self, node: i32, cpu: i32) -> Result<beostat_stat_cpu> {
+        self.with(|s| {
+            s.read_cpu(node, cpu)
+                .map(|(current, _)| legacy_stat_cpu(&current))
+        })
+    }
+
+    /// Latest cumulative times of one CPU in every mode.
+    pub fn cpu_times(&self, node: i32, cpu: i32) -> Result<beostat_cpu_times> {
         self.with(|s| s.read_cpu(node, cpu).map(|(current, _)| current))
     }
 
-    /// Fraction of CPU `cpu` busy between the last two samples.
+    /// MemAvailable of `node` in bytes (`None` when the node does not report it).
+    pub fn mem_available(&self, node: i32) -> Result<Option<u64>> {
+        self.with(|s| {
+            s.read_record(node, |r| {
+                (unsafe_load!(r, flags) & BEOSTAT_RECORD_HAS_MEM_AVAILABLE != 0)
+                    .then(|| unsafe_load!(r, mem_available))
+            })
+        })
+    }
+
+    /// Fraction of CPU `cpu` busy between the last two samples (the legacy
+    /// rule: user, nice and system with irq, softirq and steal are busy).
     pub fn cpu_percent(&self, node: i32, cpu: i32) -> Result<f32> {
         self.with(|s| {
-            s.read_cpu(node, cpu)
-                .map(|(current, previous)| cpu_usage(&current, &previous))
+            s.read_cpu(node, cpu).map(|(current, previous)| {
+                cpu_usage(&legacy_stat_cpu(&current), &legacy_stat_cpu(&previous))
+            })
         })
     }
 
@@ -366,12 +406,13 @@ impl Reader {
         self.with(|s| s.read_node(node))
     }
 
-    /// Every node that has reported (the master first), in one pass.
+    /// Every node that has reported (the master first, then by number), in
+    /// one pass.
     pub fn nodes(&self) -> Result<Vec<NodeData>> {
         self.with(|s| {
-            let count = s.control_info().node_count.min(s.geometry.node_capacity) as i32;
-            let mut out = Vec::with_capacity(count as usize + 1);
-            for node in -1..count {
+            let numbers = s.node_numbers()?;
+            let mut out = Vec::with_capacity(numbers.len());
+            for node in numbers {
                 match s.read_node(node) {
                     Ok(data) => out.push(data),
                     Err(Error::UnknownNode(_)) => {}
@@ -382,6 +423,12 @@ impl Reader {
         })
     }
 
+    /// Numbers of the nodes that have records, in increasing order (the
+    /// master, -1, first). Gaps are simply absent.
+    pub fn node_numbers(&self) -> Result<Vec<i32>> {
+        self.with(|s| s.node_numbers())
+    }
+
     /// May `uid` (with groups `gids`) use `node`? Up, and the access rules
     /// (if any) let the user in. Root may use every up node.
     pub fn is_available(&self, node: i32, uid: uid_t, gids: &[gid_t]) -> Result<bool> {
@@ -389,13 +436,15 @@ impl Reader {
     }
 
     /// The compute nodes (0 and up) `uid` may use, in increasing order.
+    /// Numbers that never reported are skipped; down nodes are not available.
     pub fn available_nodes(&self, uid: uid_t, gids: &[gid_t]) -> Result<Vec<i32>> {
         self.with(|s| {
-            let count = s.control_info().node_count.min(s.geometry.node_capacity) as i32;
             let mut out = Vec::new();
-            for node in 0..count {
-                if s.available(node, uid, gids)? {
-                    out.push(node);
+            for node in s.node_numbers()?.into_iter().filter(|&n| n >= 0) {
+                match s.available(node, uid, gids) {
+                    Ok(true) => out.push(node),
+                    Ok(false) | Err(Error::UnknownNode(_)) => {}
+                    Err(e) => return Err(e),
                 }
             }
             Ok(out)
@@ -408,16 +457,32 @@ impl Reader {
     }
 
     /// CPUs busy less than `threshold` on every compute node `uid` may use.
+    /// Numbers that never reported are skipped and down nodes count 0.
     pub fn count_idle_cpus(&self, threshold: f32, uid: uid_t, gids: &[gid_t]) -> Result<i32> {
         self.with(|s| {
-            let count = s.control_info().node_count.min(s.geometry.node_capacity) as i32;
-            let mut total = 0;
-            for node in 0..count {
-                if s.available(node, uid, gids)? {
-                    total += s.idle_cpus(node, threshold)?;
+            let mut total = 0i32;
+            let mut failure = None;
+            s.for_each_entry(|node, _| {
+                if node < 0 || failure.is_some() {
+                    return;
                 }
+                let counted = s.available(node, uid, gids).and_then(|ok| {
+                    if ok {
+                        s.idle_cpus(node, threshold)
+                    } else {
+                        Ok(0)
+                    }
+                });
+                match counted {
+                    Ok(n) => total = total.saturating_add(n),
+                    Err(Error::UnknownNode(_)) => {}
+                    Err(e) => failure = Some(e),
+                }
+            })?;
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(total),
             }
-            Ok(total)
         })
     }
 }
@@ -459,37 +524,32 @@ impl Snapshot {
         }
         let nodes = Mapping::read_only(&nodes_file, len, &nodes_path)?;
         let nodes_identity = metadata_of(&nodes_file, &nodes_path)?;
-        // SAFETY: the mapping covers the header; the node file header is
-        // written before the file gets its name and never changes after.
-        let header: beostat_shm_nodes =
-            unsafe { seqlock::load(nodes.ptr() as *const beostat_shm_nodes) };
+        // SAFETY: the mapping covers the header; the fields read here are
+        // written before the file gets its name and never change after.
+        let (nodes_magic, nodes_version, nodes_generation) = unsafe {
+            let h = nodes.ptr() as *const beostat_shm_nodes;
+            (
+                seqlock::load(&raw const (*h).magic),
+                seqlock::load(&raw const (*h).layout_version),
+                seqlock::load(&raw const (*h).generation),
+            )
+        };
         check_version(
             &nodes_path,
-            header.magic,
+            nodes_magic,
             BEOSTAT_SHM_NODES_MAGIC,
-            header.layout_version,
+            nodes_version,
         )?;
-        let geometry = Geometry {
-            node_capacity: header.node_capacity,
-            cpu_capacity: header.cpu_capacity,
-        };
-        if header.generation != generation {
+        if nodes_generation != generation {
             // The writer is between renaming a new file and publishing it.
             return Err(Error::Inconsistent(nodes_path));
         }
-        let sane = header.record_size as usize == geometry.record_size()
-            && header.record_fixed_size as usize == size_of::<beostat_node_record>()
-            && header.records_offset == BEOSTAT_SHM_HEADER_BYTES as u64
-            && header.cpu_capacity <= MAX_CPU_CAPACITY
-            && header.node_capacity <= MAX_NODE_CAPACITY
-            && geometry.file_len() <= len;
-        if !sane || nodes.poisoned() || control.poisoned() {
-            return Err(Error::BadMagic(nodes_path));
+        if nodes.poisoned() || control.poisoned() {
+            return Err(Error::Inconsistent(nodes_path));
         }
         Ok(Snapshot {
             control,
             nodes,
-            geometry,
             generation,
             identity: [control_identity, nodes_identity],
             checked_at: AtomicU64::new(monotonic_ms()),
@@ -505,7 +565,7 @@ impl Snapshot {
         let c = self.control_ptr();
         // SAFETY: the control mapping covers the header; these words are only
         // accessed atomically. Acquire pairs with the writer's Release of the
-        // generation (capacities before generation).
+        // generation.
         let (generation, flags) = unsafe {
             (
                 atomic_u64(&raw mut (*c).generation).load(Ordering::Acquire),
@@ -551,31 +611,117 @@ impl Snapshot {
                 writer_start_time: seqlock::load(&raw const (*c).writer_start_time),
                 last_multicast: atomic_u64(&raw mut (*c).last_multicast as *mut u64)
                     .load(Ordering::Acquire) as time_t,
-                geometry: self.geometry,
+                records: atomic_u32(&raw mut (*c).node_capacity).load(Ordering::Acquire),
+                max_cpus: seqlock::load(&raw const (*c).cpu_capacity),
                 node_count: atomic_u32(&raw mut (*c).node_count).load(Ordering::Acquire),
                 node_expiry_secs: seqlock::load(&raw const (*c).node_expiry_secs),
             }
         }
     }
 
-    fn judge(&self, last_report: time_t) -> NodeState {
-        let expiry = self.control_info().node_expiry_secs as time_t;
-        if now_secs().saturating_sub(last_report) <= expiry {
+    /// Up when the last report arrived (monotonic ns) within the expiry
+    /// time and the writer has not marked the node down; the wall clock
+    /// plays no part.
+    fn judge(&self, state: i32, arrived: u64) -> NodeState {
+        let expiry = u64::from(self.control_info().node_expiry_secs) * 1_000_000_000;
+        // The coarse clock may lag the writer's precise one by a tick.
+        let now = monotonic_coarse_ns().max(arrived);
+        if state == BEOSTAT_NODE_STATE_UP && now - arrived <= expiry {
             NodeState::Up
         } else {
             NodeState::Down
         }
     }
 
-    fn record(&self, node: i32) -> Result<*const beostat_node_record> {
-        let offset = self
-            .geometry
-            .record_offset(node)
-            .ok_or(Error::UnknownNode(node))?;
-        self.nodes
+    /// The index in use: (offset, log2 of its slots), checked to lie in
+    /// our mapping. Past the mapping means the file grew: map again.
+    fn index(&self) -> Result<(usize, u32)> {
+        let h = self.nodes.ptr() as *mut beostat_shm_nodes;
+        // SAFETY: the mapping covers the header; the word is accessed atomically.
+        let descriptor = unsafe { atomic_u64(&raw mut (*h).index).load(Ordering::Acquire) };
+        let (offset, bits) = index_parts(descriptor);
+        if !(BEOSTAT_SHM_MIN_INDEX_BITS..=26).contains(&bits)
+            || offset < BEOSTAT_SHM_HEADER_BYTES as u64
+        {
+            return Err(Error::BadMagic(PathBuf::from(NODES_FILE_NAME)));
+        }
+        let end = offset + (8u64 << bits);
+        if end > self.nodes.size() as u64 {
+            return Err(Error::Inconsistent(PathBuf::from(NODES_FILE_NAME)));
+        }
+        Ok((offset as usize, bits))
+    }
+
+    /// Calls `f(node, record offset)` for every entry of the index, in slot
+    /// order.
+    fn for_each_entry(&self, mut f: impl FnMut(i32, usize)) -> Result<()> {
+        let (offset, bits) = self.index()?;
+        let table = self.nodes.ptr().wrapping_add(offset) as *mut u64;
+        for slot in 0..1usize << bits {
+            // SAFETY: slot < 2^bits: inside the index, inside the mapping.
+            let entry = unsafe { atomic_u64(table.add(slot)) }.load(Ordering::Acquire);
+            if let Some((node, record)) = entry_parts(entry) {
+                f(node, record as usize);
+            }
+        }
+        Ok(())
+    }
+
+    /// Node numbers in the index, sorted (duplicates a damaged file may
+    /// hold removed).
+    fn node_numbers(&self) -> Result<Vec<i32>> {
+        let mut numbers = Vec::new();
+        self.for_each_entry(|node, _| numbers.push(node))?;
+        numbers.sort_unstable();
+        numbers.dedup();
+        Ok(numbers)
+    }
+
+    /// The record of `node` and its shape, checked to lie in our mapping.
+    fn record(&self, node: i32) -> Result<(*const beostat_node_record, RecordShape)> {
+        let (offset, bits) = self.index()?;
+        let table = self.nodes.ptr().wrapping_add(offset) as *mut u64;
+        let mask = (1usize << bits) - 1;
+        let mut slot = index_home(node, bits);
+        for _ in 0..=mask {
+            // SAFETY: slot <= mask: inside the index, inside the mapping.
+            let entry = unsafe { atomic_u64(table.add(slot)) }.load(Ordering::Acquire);
+            match entry_parts(entry) {
+                None => return Err(Error::UnknownNode(node)),
+                Some((n, record)) if n == node => return self.record_at(record as usize),
+                Some(_) => slot = (slot + 1) & mask,
+            }
+        }
+        Err(Error::UnknownNode(node))
+    }
+
+    fn record_at(&self, offset: usize) -> Result<(*const beostat_node_record, RecordShape)> {
+        let fixed = self
+            .nodes
             .at::<beostat_node_record>(offset)
-            .map(|p| p as *const _)
-            .ok_or(Error::UnknownNode(node))
+            .filter(|_| offset >= BEOSTAT_SHM_HEADER_BYTES)
+            .ok_or_else(|| Error::Inconsistent(PathBuf::from(NODES_FILE_NAME)))?;
+        // SAFETY: the fixed part lies inside the mapping (checked by `at`);
+        // the shape fields are written before the record is published and
+        // never change.
+        let (cpus, devices, size) = unsafe {
+            (
+                seqlock::load(&raw const (*fixed).cpu_capacity),
+                seqlock::load(&raw const (*fixed).net_dev_capacity),
+                seqlock::load(&raw const (*fixed).record_size),
+            )
+        };
+        let shape = RecordShape { cpus, devices };
+        if cpus > MAX_CPU_CAPACITY
+            || devices as usize > MAX_NET_DEV
+            || size as usize != shape.size()
+        {
+            return Err(Error::BadMagic(PathBuf::from(NODES_FILE_NAME)));
+        }
+        if offset + shape.size() > self.nodes.size() {
+            return Err(Error::Inconsistent(PathBuf::from(NODES_FILE_NAME)));
+        }
+        Ok((fixed as *const _, shape))
     }
 
     /// Copies what `copy` loads from `node`'s record, consistently; a node
@@ -585,11 +731,23 @@ impl Snapshot {
         node: i32,
         mut copy: impl FnMut(*const beostat_node_record) -> R,
     ) -> Result<R> {
-        let record = self.record(node)?;
-        // SAFETY: record points at a whole record in our live mapping.
+        self.read_record_shaped(node, |r, _| copy(r))
+    }
+
+    /// [`Snapshot::read_record`], with the record's shape for its arrays.
+    fn read_record_shaped<R>(
+        &self,
+        node: i32,
+        mut copy: impl FnMut(*const beostat_node_record, RecordShape) -> R,
+    ) -> Result<R> {
+        let (record, shape) = self.record(node)?;
+        // SAFETY: record points at a whole record of `shape` in our live mapping.
         let (state, value) = unsafe {
             seqlock::read(&raw const (*record).seq, || {
-                (seqlock::load(&raw const (*record).state), copy(record))
+                (
+                    seqlock::load(&raw const (*record).state),
+                    copy(record, shape),
+                )
             })?
         };
         if state == BEOSTAT_NODE_STATE_EMPTY {
@@ -598,72 +756,78 @@ impl Snapshot {
         Ok(value)
     }
 
-    /// Latest and previous counters of one CPU.
-    fn read_cpu(&self, node: i32, cpu: i32) -> Result<(beostat_stat_cpu, beostat_stat_cpu)> {
-        let g = self.geometry;
-        let (count, flags, pair) = self.read_record(node, |r| {
+    /// Latest and previous times of one CPU.
+    fn read_cpu(&self, node: i32, cpu: i32) -> Result<(beostat_cpu_times, beostat_cpu_times)> {
+        let (flags, pair) = self.read_record_shaped(node, |r, shape| {
             let count = unsafe_load!(r, cpu_count);
             let flags = unsafe_load!(r, flags);
             let pair = usize::try_from(cpu)
                 .ok()
-                .filter(|&c| c < count.max(0) as usize && c < g.cpu_capacity as usize)
+                .filter(|&c| c < count.max(0) as usize && c < shape.cpus as usize)
                 .map(|c| {
                     let base = r as *const u8;
-                    // SAFETY: c < cpu_capacity, so both offsets lie inside this
-                    // record's stride, inside the mapping.
+                    // SAFETY: c < shape.cpus, so both offsets lie inside
+                    // this record, inside the mapping.
                     unsafe {
                         (
                             seqlock::load(
-                                base.add(g.stat_cpu_offset(c, false)) as *const beostat_stat_cpu
+                                base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times
                             ),
                             seqlock::load(
-                                base.add(g.stat_cpu_offset(c, true)) as *const beostat_stat_cpu
+                                base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times
                             ),
                         )
                     }
                 });
-            (count, flags, pair)
+            (flags, pair)
         })?;
         match pair {
             Some(pair) if flags & BEOSTAT_RECORD_HAS_STAT != 0 => Ok(pair),
-            _ => {
-                let _ = count;
-                Err(Error::UnknownCpu { node, cpu })
-            }
+            _ => Err(Error::UnknownCpu { node, cpu }),
         }
     }
 
     fn read_node(&self, node: i32) -> Result<NodeData> {
-        let g = self.geometry;
-        let cpus = g.cpu_capacity as usize;
-        let mut stat_cpu = vec![beostat_stat_cpu::default(); cpus];
-        let mut stat_cpu_previous = vec![beostat_stat_cpu::default(); cpus];
-        let fixed = self.read_record(node, |r| {
-            // SAFETY: r points at a whole record inside the live mapping.
+        let mut cpu_times = Vec::new();
+        let mut cpu_times_previous = Vec::new();
+        let mut net_dev = Vec::new();
+        let fixed = self.read_record_shaped(node, |r, shape| {
+            // SAFETY: r points at a whole record of `shape` inside the live mapping.
             let fixed: beostat_node_record = unsafe { seqlock::load(r) };
-            let count = (fixed.cpu_count.max(0) as usize).min(cpus);
+            let count = (fixed.cpu_count.max(0) as usize).min(shape.cpus as usize);
             let base = r as *const u8;
+            cpu_times.clear();
+            cpu_times_previous.clear();
             for c in 0..count {
-                // SAFETY: c < cpu_capacity: inside the record's stride.
+                // SAFETY: c < shape.cpus: inside the record.
                 unsafe {
-                    stat_cpu[c] = seqlock::load(
-                        base.add(g.stat_cpu_offset(c, false)) as *const beostat_stat_cpu
-                    );
-                    stat_cpu_previous[c] = seqlock::load(
-                        base.add(g.stat_cpu_offset(c, true)) as *const beostat_stat_cpu
-                    );
+                    cpu_times.push(seqlock::load(
+                        base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times
+                    ));
+                    cpu_times_previous.push(seqlock::load(
+                        base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times
+                    ));
                 }
+            }
+            let used = (fixed.net_dev_count.max(0) as usize).min(shape.devices as usize);
+            net_dev.clear();
+            for i in 0..used {
+                // SAFETY: i < shape.devices: inside the record's net_dev array.
+                net_dev.push(unsafe {
+                    seqlock::load(
+                        (base.add(shape.net_dev_offset()) as *const beostat_net_dev).add(i),
+                    )
+                });
             }
             fixed
         })?;
-        let count = (fixed.cpu_count.max(0) as usize).min(cpus);
-        let has_stat = fixed.flags & BEOSTAT_RECORD_HAS_STAT != 0;
-        stat_cpu.truncate(if has_stat { count } else { 0 });
-        stat_cpu_previous.truncate(if has_stat { count } else { 0 });
-        let used = (fixed.net_dev_count.max(0) as usize).min(MAX_NET_DEV);
+        if fixed.flags & BEOSTAT_RECORD_HAS_STAT == 0 {
+            cpu_times.clear();
+            cpu_times_previous.clear();
+        }
         Ok(NodeData {
             node,
-            state: self.judge(fixed.time.time),
+            state: self.judge(fixed.state, fixed.monotonic_ns),
             time: fixed.time,
             time_ns: fixed.time_ns,
             name: c_bytes(&fixed.name),
@@ -671,11 +835,15 @@ impl Snapshot {
             mhz: fixed.mhz,
             loadavg: fixed.loadavg,
             meminfo: fixed.meminfo,
-            net_dev: fixed.net_dev[..used].to_vec(),
+            net_dev,
             net_rate: fixed.net_rate,
             statfs: fixed.statfs,
-            stat_cpu,
-            stat_cpu_previous,
+            stat_cpu: cpu_times.iter().map(legacy_stat_cpu).collect(),
+            stat_cpu_previous: cpu_times_previous.iter().map(legacy_stat_cpu).collect(),
+            cpu_times,
+            cpu_times_previous,
+            mem_available: (fixed.flags & BEOSTAT_RECORD_HAS_MEM_AVAILABLE != 0)
+                .then_some(fixed.mem_available),
             access: (fixed.flags & BEOSTAT_RECORD_ACCESS_RULES != 0).then_some((
                 fixed.access_uid,
                 fixed.access_gid,
@@ -685,16 +853,17 @@ impl Snapshot {
     }
 
     fn available(&self, node: i32, uid: uid_t, gids: &[gid_t]) -> Result<bool> {
-        let (time, flags, owner, group, mode) = self.read_record(node, |r| {
+        let (state, arrived, flags, owner, group, mode) = self.read_record(node, |r| {
             (
-                unsafe_load!(r, time),
+                unsafe_load!(r, state),
+                unsafe_load!(r, monotonic_ns),
                 unsafe_load!(r, flags),
                 unsafe_load!(r, access_uid),
                 unsafe_load!(r, access_gid),
                 unsafe_load!(r, access_mode),
             )
         })?;
-        if self.judge(time.time) != NodeState::Up {
+        if self.judge(state, arrived) != NodeState::Up {
             return Ok(false);
         }
         if flags & BEOSTAT_RECORD_ACCESS_RULES == 0 || uid == 0 {
@@ -714,31 +883,31 @@ impl Snapshot {
     /// CPUs of an up node used less than `threshold`, computed during the
     /// copy: no allocation, only the CPU pairs are read.
     fn idle_cpus(&self, node: i32, threshold: f32) -> Result<i32> {
-        let g = self.geometry;
-        let (time, idle) = self.read_record(node, |r| {
-            let time = unsafe_load!(r, time);
+        let (state, arrived, idle) = self.read_record_shaped(node, |r, shape| {
+            let state = unsafe_load!(r, state);
+            let arrived = unsafe_load!(r, monotonic_ns);
             let has_stat = unsafe_load!(r, flags) & BEOSTAT_RECORD_HAS_STAT != 0;
-            let count = (unsafe_load!(r, cpu_count).max(0) as usize).min(g.cpu_capacity as usize);
+            let count = (unsafe_load!(r, cpu_count).max(0) as usize).min(shape.cpus as usize);
             let base = r as *const u8;
             let idle = (0..if has_stat { count } else { 0 })
                 .filter(|&c| {
-                    // SAFETY: c < cpu_capacity: inside this record's stride.
+                    // SAFETY: c < shape.cpus: inside this record.
                     let (current, previous) = unsafe {
                         (
                             seqlock::load(
-                                base.add(g.stat_cpu_offset(c, false)) as *const beostat_stat_cpu
+                                base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times
                             ),
                             seqlock::load(
-                                base.add(g.stat_cpu_offset(c, true)) as *const beostat_stat_cpu
+                                base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times
                             ),
                         )
                     };
-                    cpu_usage(&current, &previous) < threshold
+                    cpu_usage(&legacy_stat_cpu(&current), &legacy_stat_cpu(&previous)) < threshold
                 })
                 .count() as i32;
-            (time, idle)
+            (state, arrived, idle)
         })?;
-        Ok(if self.judge(time.time) == NodeState::Up {
+        Ok(if self.judge(state, arrived) == NodeState::Up {
             idle
         } else {
             0
@@ -746,10 +915,13 @@ impl Snapshot {
     }
 }
 
+/// Opens a shm file for reading without ever blocking (`O_NONBLOCK`: a
+/// FIFO planted in its place would otherwise hang `open` until a writer
+/// comes) and refuses anything but a regular file.
 fn open_read(path: &Path) -> Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_CLOEXEC)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
         .map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
@@ -757,7 +929,14 @@ fn open_read(path: &Path) -> Result<File> {
             } else {
                 Error::io(format!("open {}", path.display()), e)
             }
-        })
+        })?;
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
+    if !metadata.is_file() {
+        return Err(Error::BadMagic(path.to_owned()));
+    }
+    Ok(file)
 }
 
 fn metadata_of(file: &File, path: &Path) -> Result<(u64, u64)> {
@@ -790,6 +969,7 @@ pub fn set_last_multicast(dir: &Path, when: time_t) -> Result<()> {
     let file = OpenOptions::new()
         .read(true)
         .write(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(&path)
         .map_err(|e| {
             if e.kind() == ErrorKind::NotFound {
@@ -798,7 +978,9 @@ pub fn set_last_multicast(dir: &Path, when: time_t) -> Result<()> {
                 Error::io(format!("open {} for writing", path.display()), e)
             }
         })?;
-    if file_len(&file, &path)? < BEOSTAT_SHM_HEADER_BYTES as u64 {
+    if !file.metadata().is_ok_and(|m| m.is_file())
+        || file_len(&file, &path)? < BEOSTAT_SHM_HEADER_BYTES as u64
+    {
         return Err(Error::BadMagic(path));
     }
     let mapping = Mapping::read_write(&file, BEOSTAT_SHM_HEADER_BYTES, &path)?;

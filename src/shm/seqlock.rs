@@ -66,6 +66,7 @@ mod plain_impls {
     unsafe impl Plain for beostat_node_record {}
     unsafe impl Plain for beostat_shm_nodes {}
     unsafe impl Plain for beostat_shm_control {}
+    unsafe impl Plain for beostat_cpu_times {}
 }
 
 /// Copies a `T` out of shared memory with byte-wise atomic loads.

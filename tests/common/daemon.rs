@@ -25,7 +25,13 @@ impl Drop for Daemon {
 }
 
 pub fn start(shm: &Path, extra: &[&str]) -> Daemon {
+    start_with_env(shm, extra, &[])
+}
+
+/// [`start`] with extra environment variables (libfaketime, say).
+pub fn start_with_env(shm: &Path, extra: &[&str], env: &[(&str, &str)]) -> Daemon {
     let mut child = Command::new(env!("CARGO_BIN_EXE_recvstats"))
+        .envs(env.iter().copied())
         .args([
             "-d",
             "-p",
@@ -73,6 +79,11 @@ pub fn start(shm: &Path, extra: &[&str]) -> Daemon {
 }
 
 impl Daemon {
+    /// The next log line if one is waiting (or arrives within a second).
+    pub fn try_log_line(&mut self) -> Option<String> {
+        self.log.recv_timeout(Duration::from_secs(1)).ok()
+    }
+
     pub fn next_log_line(&mut self) -> String {
         self.log
             .recv_timeout(Duration::from_secs(30))

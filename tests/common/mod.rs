@@ -237,3 +237,45 @@ pub fn wait_for_received(reader: &Reader, total: u64) -> [u64; 64] {
     }
     reader.counters().unwrap()
 }
+
+/// Polls (a bounded number of times) until recvstats' `counter` reaches
+/// `at_least`; panics if it never does.
+pub fn wait_for_counter(shm: &Path, counter: beostat::shm::Counter, at_least: u64) {
+    let reader = Reader::new(shm);
+    for _ in 0..1000 {
+        if reader
+            .counters()
+            .is_ok_and(|c| c[counter as usize] >= at_least)
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("{} never reached {at_least}", counter.name());
+}
+
+/// Offset of `node`'s record in the node file's bytes, found through the
+/// index as a C program that maps the file would (docs/SHM-LAYOUT.md).
+pub fn record_offset(file: &[u8], node: i32) -> usize {
+    use beostat::shm::layout::{entry_parts, index_home, index_parts};
+    let word = |at: usize| u64::from_ne_bytes(file[at..at + 8].try_into().unwrap());
+    let (index, bits) = index_parts(word(24));
+    let mut slot = index_home(node, bits);
+    loop {
+        let (n, offset) =
+            entry_parts(word(index as usize + 8 * slot)).expect("node is in the index");
+        if n == node {
+            return offset as usize;
+        }
+        slot = (slot + 1) % (1 << bits);
+    }
+}
+
+/// Whether process `pid` still runs (exists and is not a zombie).
+pub fn child_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.split_whitespace()
+            .nth(2)
+            .is_some_and(|state| state != "Z")
+    })
+}
