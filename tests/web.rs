@@ -264,3 +264,179 @@ fn the_web_view_in_chromium_shows_the_cluster_and_a_node_and_follows_updates() {
     assert_eq!(steps, ["new-reports", "remove-files"]);
     drop(writer);
 }
+
+/// One GET on a new connection: (status code, lower-case head, body
+/// decompressed when gzipped).
+fn fetch(address: &str, path: &str, gzip: bool) -> (u16, String, Vec<u8>) {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let accept = if gzip {
+        "Accept-Encoding: gzip\r\n"
+    } else {
+        ""
+    };
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{accept}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let end = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let status = head[9..12].parse().unwrap();
+    let mut body = raw[end + 4..].to_vec();
+    if head.contains("\r\ncontent-encoding: gzip") {
+        let mut plain = Vec::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_end(&mut plain)
+            .unwrap();
+        body = plain;
+    }
+    (status, head, body)
+}
+
+fn fetch_json(address: &str, path: &str) -> (u16, serde_json::Value) {
+    let (status, head, body) = fetch(address, path, true);
+    assert!(head.contains("content-type: application/json"), "{head}");
+    (status, serde_json::from_slice(&body).unwrap())
+}
+
+#[test]
+fn the_cluster_and_node_json_carry_what_the_reader_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_cluster(dir.path());
+    let reader = Reader::new(dir.path());
+    let exporter = Exporter::start(dir.path(), &[]);
+    let want = expected(&reader);
+
+    let (status, cluster) = fetch_json(&exporter.address, "/api/cluster?metric=cpu&idle=0.5");
+    assert_eq!(status, 200);
+    for key in ["up", "down", "never", "idle_cpus"] {
+        assert_eq!(cluster[key], want[key], "{key}");
+    }
+    let states = cluster["states"].as_str().unwrap();
+    assert_eq!(states.len(), NODES as usize);
+    assert_eq!(&states[5..8], "DUU", "5 down, 6 and 7 up");
+    assert_eq!(&states[13..14], "-", "13 never reported");
+    let data = reader.node(NODE).unwrap();
+    let mean = (0..data.cpu_count as usize)
+        .map(|c| data.cpu_percent(c).unwrap())
+        .sum::<f32>()
+        / data.cpu_count as f32;
+    assert_eq!(
+        cluster["values"][NODE as usize],
+        (mean * 100.0).round() as i64
+    );
+    assert_eq!(cluster["values"][13], -1);
+    let (_, memory) = fetch_json(&exporter.address, "/api/cluster?metric=mem");
+    let fraction = beostat::cmd::memory_fraction(&data.meminfo).unwrap();
+    assert_eq!(
+        memory["values"][NODE as usize],
+        (fraction * 100.0).round() as i64
+    );
+    let (_, net) = fetch_json(&exporter.address, "/api/cluster?metric=net");
+    assert_eq!(net["values"][NODE as usize], data.net_rate);
+    let (_, every) = fetch_json(&exporter.address, "/api/cluster?idle=9999");
+    let (uid, gids) = credentials();
+    assert_eq!(
+        every["idle_cpus"],
+        reader.count_idle_cpus(9999.0, uid, &gids).unwrap()
+    );
+    assert_eq!(
+        every["idle_cpus"], every["cpus_up"],
+        "every CPU of the up nodes"
+    );
+
+    let (status, node) = fetch_json(&exporter.address, &format!("/api/node?node={NODE}"));
+    assert_eq!(status, 200);
+    assert_eq!(node["beostat"]["name"], want["name"]);
+    assert_eq!(node["mem_available_bytes"], 9 * GIB);
+    let cpus = node["cpus"].as_array().unwrap();
+    assert_eq!(cpus.len(), data.cpu_count as usize);
+    for (c, cpu) in cpus.iter().enumerate() {
+        let busy = reader.cpu_percent(NODE, c as i32).unwrap();
+        assert_eq!(cpu["busy"].as_f64().unwrap() as f32, busy, "cpu{c}");
+        let (now, then) = (data.cpu_times[c], data.cpu_times_previous[c]);
+        let deltas = [
+            now.user - then.user,
+            now.nice - then.nice,
+            now.system - then.system,
+            now.idle - then.idle,
+            now.iowait - then.iowait,
+            now.irq - then.irq,
+            now.softirq - then.softirq,
+            now.steal - then.steal,
+        ];
+        assert_eq!(cpu["ticks"], json!(deltas), "cpu{c}");
+        assert_eq!(
+            deltas.iter().sum::<u64>(),
+            1000,
+            "one interval of 1,000 ticks"
+        );
+    }
+
+    let (status, missing) = fetch_json(&exporter.address, "/api/node?node=13");
+    assert_eq!(status, 404);
+    assert!(
+        missing["error"].as_str().unwrap().contains("13"),
+        "{missing}"
+    );
+    assert_eq!(fetch_json(&exporter.address, "/api/node?node=x").0, 400);
+    assert_eq!(
+        fetch_json(&exporter.address, "/api/cluster?metric=disk").0,
+        400
+    );
+
+    for name in [CONTROL_FILE_NAME, NODES_FILE_NAME] {
+        std::fs::remove_file(dir.path().join(name)).unwrap();
+    }
+    // The reader notices removed files at its next path check (at most a
+    // second later); until then it serves what it has mapped.
+    let gone = loop {
+        match fetch_json(&exporter.address, "/api/cluster") {
+            (503, gone) => break gone,
+            (200, _) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            (status, body) => panic!("{status} {body}"),
+        }
+    };
+    assert!(
+        gone["error"].as_str().unwrap().contains("no such file"),
+        "{gone}"
+    );
+}
+
+#[test]
+fn the_page_is_whole_in_the_binary_and_says_so_to_the_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_cluster(dir.path());
+    let exporter = Exporter::start(dir.path(), &[]);
+    for (path, kind) in [
+        ("/web", "text/html"),
+        ("/web/app.js", "text/javascript"),
+        ("/web/style.css", "text/css"),
+    ] {
+        let (status, head, body) = fetch(&exporter.address, path, false);
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            head.contains(&format!("content-type: {kind}")),
+            "{path}: {head}"
+        );
+        assert!(
+            head.contains("content-security-policy: default-src 'none'"),
+            "{head}"
+        );
+        let text = String::from_utf8(body).unwrap();
+        // No asset from anywhere else: no absolute URL in any of the files.
+        assert!(
+            !text.contains("http://") && !text.contains("https://"),
+            "{path}"
+        );
+        assert!(
+            !text.contains("//cdn") && !text.contains("src=\"//"),
+            "{path}"
+        );
+    }
+    let (_, _, landing) = fetch(&exporter.address, "/", false);
+    assert!(String::from_utf8(landing).unwrap().contains("href=\"web\""));
+}

@@ -15,7 +15,14 @@ const stats = (window.beostatStats = {
   renders: 0,
   updates: 0,
   nodeUpdates: 0,
+  renderTimes: [],           // ms spent drawing each cluster update
+  fetchTimes: [],            // ms from request to parsed JSON
 });
+
+function note(list, value) {
+  list.push(value);
+  if (list.length > 200) list.shift();
+}
 
 let route = { view: 'cluster', node: null };
 let cluster = null;          // last /api/cluster document
@@ -122,8 +129,10 @@ async function poll() {
     if (route.view === 'cluster') {
       const metric = $('metric').value;
       const idle = $('idle').value;
+      const asked = performance.now();
       const doc = await getJson('/api/cluster?metric=' + metric + '&idle=' + idle);
       if (mine !== generation) return;
+      note(stats.fetchTimes, performance.now() - asked);
       lastGood = Date.now();
       showBanner(writerBanner(doc));
       renderCluster(doc);
@@ -179,6 +188,7 @@ function renderCluster(doc) {
   describeCursor();
   const now = performance.now();
   stats.lastRenderMs = now - started;
+  note(stats.renderTimes, stats.lastRenderMs);
   stats.renders++;
   if (stats.firstRenderMs === null) stats.firstRenderMs = now;
 }
