@@ -501,7 +501,8 @@ function drawHistory(points) {
     g.lineWidth = 2;
     g.beginPath();
     points.forEach((p, i) => {
-      const x = points.length > 1 ? (i / (HISTORY_POINTS - 1)) * width : 0;
+      // The newest report at the right edge, older ones to its left.
+      const x = width - 1 - (points.length - 1 - i) * (width / (HISTORY_POINTS - 1));
       const y = height - 2 - (Math.min(1, p[key] / max) * (height - 4));
       if (i === 0) g.moveTo(x, y); else g.lineTo(x, y);
     });
