@@ -10,7 +10,7 @@
 //! Screenshots go to the test's temporary directory, and to docs/ when
 //! `BEOSTAT_UPDATE_SCREENSHOTS=1`.
 
-use beostat::shm::layout::{CONTROL_FILE_NAME, NODES_FILE_NAME};
+use beostat::shm::layout::{beostat_shm_control, CONTROL_FILE_NAME, NODES_FILE_NAME};
 use beostat::shm::{
     beostat_cpu_times, monotonic_ns, now_ns, NodeUpdate, Reader, ShmWriter, WriterOptions,
 };
@@ -144,6 +144,22 @@ fn write_cluster(dir: &Path) -> ShmWriter {
     w
 }
 
+/// A pid above any kernel's pid_max: no process has it.
+const NO_SUCH_PID: i32 = 0x3fff_fff0;
+
+/// Makes the control file name a writer that is gone, as when recvstats
+/// was killed and left its files (the test's own writer stays open).
+fn name_a_dead_writer(dir: &Path) {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.join(CONTROL_FILE_NAME))
+        .unwrap();
+    let offset = std::mem::offset_of!(beostat_shm_control, writer_pid) as u64;
+    file.write_all_at(&NO_SUCH_PID.to_ne_bytes(), offset)
+        .unwrap();
+}
+
 fn credentials() -> (libc::uid_t, Vec<libc::gid_t>) {
     // SAFETY: getuid/getgid have no preconditions.
     unsafe { (libc::getuid(), vec![libc::getgid()]) }
@@ -250,6 +266,7 @@ fn the_web_view_in_chromium_shows_the_cluster_and_a_node_and_follows_updates() {
                 );
                 std::fs::write(&expected_path, second.to_string()).unwrap();
             }
+            "writer-gone" => name_a_dead_writer(dir.path()),
             "remove-files" => {
                 for name in [CONTROL_FILE_NAME, NODES_FILE_NAME] {
                     std::fs::remove_file(dir.path().join(name)).unwrap();
@@ -261,7 +278,7 @@ fn the_web_view_in_chromium_shows_the_cluster_and_a_node_and_follows_updates() {
     }
     let status = child.wait().unwrap();
     assert!(status.success(), "browser.mjs failed: {status}");
-    assert_eq!(steps, ["new-reports", "remove-files"]);
+    assert_eq!(steps, ["new-reports", "writer-gone", "remove-files"]);
     drop(writer);
 }
 
@@ -387,6 +404,13 @@ fn the_cluster_and_node_json_carry_what_the_reader_reads() {
         fetch_json(&exporter.address, "/api/cluster?metric=disk").0,
         400
     );
+
+    assert_eq!(cluster["writer_running"], true);
+    name_a_dead_writer(dir.path());
+    let (_, orphaned) = fetch_json(&exporter.address, "/api/cluster");
+    assert_eq!(orphaned["writer_pid"], NO_SUCH_PID);
+    assert_eq!(orphaned["writer_running"], false);
+    assert_eq!(orphaned["up"], want["up"], "the data is still served");
 
     for name in [CONTROL_FILE_NAME, NODES_FILE_NAME] {
         std::fs::remove_file(dir.path().join(name)).unwrap();

@@ -117,9 +117,17 @@ try {
   check('node view fits 360 px', nodeOverflow <= 0, true);
   await page.setViewportSize({ width: 1280, height: 900 });
 
-  // recvstats stops and its files go: a banner, the last values kept.
+  // recvstats is killed and leaves its files: a banner, the values stay.
   await page.goto(url + '/web#/');
   await until(page, () => window.beostatStats.renders > 0);
+  check('no banner while recvstats runs', await page.locator('#banner').isHidden(), true);
+  await step('writer-gone');
+  await until(page, () => !document.querySelector('#banner').hidden
+    && /is not running/.test(document.querySelector('#banner').textContent));
+  console.log('ok: banner: ' + await text(page, '#banner'));
+  check('values while the writer is gone', await text(page, '#up-count'), want.up);
+
+  // Its files go too: the banner says so, the last values kept.
   await step('remove-files');
   await until(page, () => !document.querySelector('#banner').hidden
     && /cannot be read/.test(document.querySelector('#banner').textContent));
