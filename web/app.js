@@ -1,7 +1,8 @@
 // The web view: polls /api/cluster or /api/node and draws what it gets.
 // One plain ES module, no framework and no build step: the page is two
 // views and a poll loop, and a maintainer edits this file and reloads.
-// Routes: #/ (every node) and #/node/N (one node).
+// Routes: #/ (every node) and #/node/N (one node). URLs are relative, so
+// the page also works behind a proxy that mounts the exporter under a path.
 
 const POLL_MS = 2000;
 const HISTORY_POINTS = 150;
@@ -130,7 +131,7 @@ async function poll() {
       const metric = $('metric').value;
       const idle = $('idle').value;
       const asked = performance.now();
-      const doc = await getJson('/api/cluster?metric=' + metric + '&idle=' + idle);
+      const doc = await getJson('api/cluster?metric=' + metric + '&idle=' + idle);
       if (mine !== generation) return;
       note(stats.fetchTimes, performance.now() - asked);
       lastGood = Date.now();
@@ -138,7 +139,7 @@ async function poll() {
       renderCluster(doc);
       stats.updates++;
     } else {
-      const doc = await getJson('/api/node?node=' + route.node);
+      const doc = await getJson('api/node?node=' + route.node);
       if (mine !== generation) return;
       lastGood = Date.now();
       showBanner(doc.writer_running ? null
