@@ -8,7 +8,7 @@
 #   scripts/bench-web.sh                 # 10,000 nodes, 16 CPUs, 20 updates
 #   BENCH_NODES=1000 BENCH_UPDATES=5 scripts/bench-web.sh
 #
-# Needs /usr/bin/chromium and node with `npm ci` done in tests/web. Everything
+# Needs curl, /usr/bin/chromium and node with `npm ci` done in tests/web. Everything
 # runs on 127.0.0.1; the exporter and the fixture are removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,4 +40,12 @@ done
 [ -n "$url" ] || { cat "$work/log" >&2; exit 1; }
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 BEOSTAT_URL=$url node tests/web/bench.mjs
+# The server's share of an update, without the browser: 10 fetches each.
+for path in "api/cluster?metric=cpu" "api/node?node=$((nodes / 2))"; do
+    for _ in $(seq 10); do
+        curl -sf -o /dev/null -H 'Accept-Encoding: gzip' -w '%{time_total} %{size_download}\n' "$url/$path"
+    done | sort -g | awk -v path="$path" '{ t[NR] = $1; b = $2 }
+        END { printf "curl %s: median %.1f ms (fastest %.1f, slowest %.1f), %d bytes gzipped\n",
+              path, 1000 * t[int((NR + 1) / 2)], 1000 * t[1], 1000 * t[NR], b }'
+done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
