@@ -3,12 +3,24 @@
 # a private shm directory, a sendstats reporting this machine's /proc over
 # loopback as node 0, then what `beostat` and `beostatus --once` show and what
 # a C program linked with -lbeostat reads (c-tests/dump_node.c) for node 0.
-# Everything is removed at the end.
+# Everything is removed at the end. It all runs in a network namespace of
+# its own (`unshare -rn`, no root needed where user namespaces are allowed):
+# recvstats joins its multicast group and multicasts update requests, and
+# none of that may leave the machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --quiet
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
+if [ -z "${BEOSTAT_DEMO_TARGET:-}" ]; then
+    cargo build --release --quiet
+    target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
+    if ! unshare -rn true 2>/dev/null; then
+        echo "demo.sh: cannot make a network namespace (unshare -rn): enable user namespaces or run as root" >&2
+        exit 1
+    fi
+    BEOSTAT_DEMO_TARGET=$target exec unshare -rn "$0" "$@"
+fi
+target=$BEOSTAT_DEMO_TARGET
+ip link set lo up
 work=$(mktemp -d)
 pids=()
 cleanup() {

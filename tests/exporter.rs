@@ -28,7 +28,7 @@ const HANG_GUARD: Duration = Duration::from_secs(300);
 fn write_cluster(dir: &Path, nodes: u32, cpus: u32) -> ShmWriter {
     let mut options = WriterOptions::new(dir);
     options.node_capacity = nodes;
-    options.max_cpus = cpus;
+    options.max_cpus = options.max_cpus.max(cpus);
     options.node_expiry_secs = 86_400;
     let mut writer = ShmWriter::open(&options).unwrap();
     let now = now_ns();

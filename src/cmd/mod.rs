@@ -9,6 +9,7 @@
 //! values and compare text.
 //!
 //! - [`format`]: human units (bytes, rates, ages, percentages).
+//! - [`escape`]: network-originated strings made safe for a terminal.
 //! - [`select`]: node lists like `-1,0-15` (the `--node` option).
 //! - [`text`]: `beostat`'s per-node text blocks.
 //! - [`json`]: `beostat --json`, the one documented schema.
@@ -21,6 +22,7 @@
 //! - [`web`]: the exporter's web view (`/web`) and the JSON it polls.
 
 pub mod cli;
+pub mod escape;
 pub mod exporter;
 pub mod format;
 pub mod http;

@@ -78,7 +78,8 @@ fn heading(out: &mut String, snapshot: &Snapshot, node: &NodeData) {
     } else {
         format!("node {}", node.node)
     };
-    let name = String::from_utf8_lossy(&node.name);
+    // Chosen by the node: escaped so it cannot drive the terminal.
+    let name = super::escape::for_terminal(&node.name);
     let age = age(snapshot.age_secs(node));
     let _ = write!(out, "{who}");
     // The host name, unless it would only repeat "master".
@@ -203,7 +204,7 @@ fn net_lines(node: &NodeData, units: Units) -> Vec<String> {
     .to_vec()];
     for dev in &node.net_dev {
         rows.push(vec![
-            String::from_utf8_lossy(dev.name_bytes()).into_owned(),
+            super::escape::for_terminal(dev.name_bytes()).into_owned(),
             units.bytes(dev.recv.bytes),
             dev.recv.packets.to_string(),
             dev.recv.errs.to_string(),

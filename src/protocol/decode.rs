@@ -100,6 +100,17 @@ impl<'a> Datagram<'a> {
             .map(|section| section.body)
     }
 
+    /// The `Origin` section: the address the sender says it sends from.
+    pub fn origin(&self) -> Option<std::net::IpAddr> {
+        let body = self.get(SectionTag::Origin)?;
+        if let Ok(v4) = <[u8; 4]>::try_from(body) {
+            return Some(std::net::Ipv4Addr::from(v4).into());
+        }
+        <[u8; 16]>::try_from(body)
+            .ok()
+            .map(|v6| std::net::Ipv6Addr::from(v6).into())
+    }
+
     /// The `Hostname` section.
     pub fn hostname(&self) -> Option<&'a [u8]> {
         self.get(SectionTag::Hostname)

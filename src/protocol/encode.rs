@@ -40,6 +40,9 @@ pub struct Encoder {
     buf: Vec<u8>,
     limit: usize,
     open: Option<Open>,
+    /// Written as the first section of every STATUS begun (see
+    /// [`Encoder::set_origin`]).
+    origin: Option<std::net::IpAddr>,
 }
 
 /// What the encoder knows about the datagram being written.
@@ -71,7 +74,16 @@ impl Encoder {
             buf,
             limit: MAX_DATAGRAM,
             open: None,
+            origin: None,
         }
+    }
+
+    /// Makes every STATUS datagram begun from now on start with an
+    /// `Origin` section holding `origin` (`None`: no such section). A
+    /// signed datagram that asks for its node number from its source
+    /// address must carry one (docs/PROTOCOL.md, 7.7).
+    pub fn set_origin(&mut self, origin: Option<std::net::IpAddr>) {
+        self.origin = origin;
     }
 
     /// Gives the buffer back.
@@ -142,6 +154,17 @@ impl Encoder {
             count: 0,
             seen: SeenSections::default(),
         });
+        if let (Some(origin), MessageType::Status) = (self.origin, header.message_type) {
+            let result = match origin {
+                std::net::IpAddr::V4(v4) => self.section(SectionTag::Origin, &v4.octets()),
+                std::net::IpAddr::V6(v6) => self.section(SectionTag::Origin, &v6.octets()),
+            };
+            if let Err(e) = result {
+                self.buf.clear();
+                self.open = None;
+                return Err(e);
+            }
+        }
         Ok(())
     }
 

@@ -148,6 +148,7 @@ impl MessageType {
                     | SectionTag::Stat
                     | SectionTag::Statfs
                     | SectionTag::Hostname
+                    | SectionTag::Origin
                     | SectionTag::CpuinfoPart
                     | SectionTag::StatPart
             ),
@@ -174,6 +175,10 @@ pub enum SectionTag {
     Statfs,
     /// The node's host name, 1..=255 bytes, no NUL (0x0007).
     Hostname,
+    /// The source address the sender sends from, 4 (IPv4) or 16 (IPv6)
+    /// bytes (0x0008): binds a signed datagram that asks for its node
+    /// number from its address to that address.
+    Origin,
     /// One part of a cpuinfo text too long for one datagram (0x0101).
     CpuinfoPart,
     /// One part of a stat text too long for one datagram (0x0105).
@@ -186,7 +191,7 @@ pub enum SectionTag {
 
 impl SectionTag {
     /// Every tag this version defines.
-    pub const KNOWN: [SectionTag; 10] = [
+    pub const KNOWN: [SectionTag; 11] = [
         SectionTag::Cpuinfo,
         SectionTag::Meminfo,
         SectionTag::Loadavg,
@@ -197,6 +202,7 @@ impl SectionTag {
         SectionTag::CpuinfoPart,
         SectionTag::StatPart,
         SectionTag::Interval,
+        SectionTag::Origin,
     ];
 
     /// The tag on the wire.
@@ -209,6 +215,7 @@ impl SectionTag {
             SectionTag::Stat => 0x0005,
             SectionTag::Statfs => 0x0006,
             SectionTag::Hostname => 0x0007,
+            SectionTag::Origin => 0x0008,
             SectionTag::CpuinfoPart => 0x0101,
             SectionTag::StatPart => 0x0105,
             SectionTag::Interval => 0x0201,
@@ -226,6 +233,7 @@ impl SectionTag {
             0x0005 => SectionTag::Stat,
             0x0006 => SectionTag::Statfs,
             0x0007 => SectionTag::Hostname,
+            0x0008 => SectionTag::Origin,
             0x0101 => SectionTag::CpuinfoPart,
             0x0105 => SectionTag::StatPart,
             0x0201 => SectionTag::Interval,
@@ -429,6 +437,9 @@ pub fn check_section(
             Err("interval section is not 4 bytes")
         }
         SectionTag::Interval if body == [0; INTERVAL_LEN] => Err("interval of 0 ms"),
+        SectionTag::Origin if body.len() != 4 && body.len() != 16 => {
+            Err("origin section is not 4 or 16 bytes")
+        }
         SectionTag::CpuinfoPart | SectionTag::StatPart => match decode::parse_part(body) {
             None => Err("part section shorter than its part header"),
             Some(part) if part.count == 0 => Err("part count of 0"),

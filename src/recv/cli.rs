@@ -36,7 +36,8 @@ pub struct Args {
     /// Stay in the foreground (do not fork); log to stderr.
     #[arg(short = 'f', long = "foreground")]
     pub foreground: bool,
-    /// Network interface to receive multicast on (should always be given).
+    /// Network interface to join the multicast group on and multicast update
+    /// requests from (without it: unicast only, nothing multicast).
     #[arg(short = 'i', long = "interface", value_name = "IF")]
     pub interface: Option<String>,
     /// UDP port [default: the config file's `server beostats`, else 3040].
@@ -96,6 +97,12 @@ pub struct Args {
     /// group or others.
     #[arg(long = "key-file", value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+    /// With --key-file: keep the replay windows (which datagrams of each
+    /// node were accepted) in DIR/beostat.replay, so a restarted recvstats
+    /// still refuses them [default: the shm directory; give a directory on
+    /// a disk for the windows to survive a reboot of the master].
+    #[arg(long = "state-dir", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Once the files and sockets are open, run as USER (a name or a uid)
     /// and its primary group, for good. The files are given to USER, and
     /// the shm directory must be writable by it (chown USER DIR) so the
@@ -142,6 +149,7 @@ impl Args {
             batch_delay: Duration::from_secs_f64(self.batch_delay / 1000.0),
             config: self.config.clone(),
             key_file: self.key_file.clone(),
+            state_dir: self.state_dir.clone(),
             user: self.user.clone(),
             allow_insecure_dir: self.allow_insecure_dir,
             source: Source {

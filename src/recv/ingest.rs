@@ -126,16 +126,12 @@ impl Ingest {
             return Outcome::Dropped(Counter::DroppedSpoofed);
         }
         if let Some(verifier) = &mut self.verifier {
-            let header = &datagram.header;
-            match verifier.check(
-                node,
-                datagram.auth.as_ref(),
-                header.sequence,
-                header.time_ns,
-                now_ns,
-            ) {
+            match verifier.check(node, &datagram, source, now_ns) {
                 Ok(()) => {}
-                Err(Refusal::BadSignature) => return Outcome::Dropped(Counter::DroppedAuth),
+                Err(Refusal::BadSignature | Refusal::Unbound) => {
+                    return Outcome::Dropped(Counter::DroppedAuth)
+                }
+                Err(Refusal::WrongOrigin) => return Outcome::Dropped(Counter::DroppedSpoofed),
                 Err(Refusal::Replayed) => return Outcome::Dropped(Counter::DroppedReplay),
             }
         }

@@ -23,7 +23,9 @@ pub mod ingest;
 pub mod net;
 pub mod nodemap;
 pub mod reassembly;
+pub mod replay_store;
 
+use crate::auth::Verifier;
 use crate::collect::{Source, Status};
 use crate::daemon::{Readiness, Signals};
 use crate::error::{Error, Result};
@@ -80,6 +82,9 @@ pub struct Options {
     pub config: PathBuf,
     /// Shared key file: when set, only signed datagrams are accepted.
     pub key_file: Option<PathBuf>,
+    /// Where the replay windows are kept (`--state-dir`; None: the shm
+    /// directory).
+    pub state_dir: Option<PathBuf>,
     /// Run as this user (name or uid) once the files and sockets are open.
     pub user: Option<String>,
     /// Accept a shm directory others can write to (`--allow-insecure-dir`).
@@ -174,6 +179,26 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
             options.key_file.as_ref().unwrap().display()
         );
     }
+    // Opened before dropping root, like the shm files it sits next to.
+    let verifier = match key.clone() {
+        Some(key) => {
+            let dir = options.state_dir.as_deref().unwrap_or(&options.shm_dir);
+            let owner = user.as_ref().map(|u| (u.uid, u.gid));
+            let store = replay_store::ReplayStore::open(
+                dir,
+                owner,
+                options.allow_insecure_dir,
+                options.max_nodes,
+            )?;
+            log::info!("replay windows kept in {}", store.path().display());
+            Some(Verifier::with_state(
+                key,
+                crate::auth::DEFAULT_TIME_WINDOW_SECS,
+                Box::new(store),
+            ))
+        }
+        None => None,
+    };
     if let Some(user) = &user {
         crate::privilege::drop_to(user)?;
         writer.check_dir_writable()?;
@@ -185,10 +210,7 @@ fn start(options: &Options) -> Result<(Daemon, net::Sockets)> {
         );
     }
     let mut ingest = Ingest::new(writer, config.nodes);
-    ingest.set_verifier(
-        key.clone()
-            .map(|k| crate::auth::Verifier::new(k, crate::auth::DEFAULT_TIME_WINDOW_SECS)),
-    );
+    ingest.set_verifier(verifier);
     let daemon = Daemon {
         key,
         ingest,

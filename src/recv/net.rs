@@ -7,7 +7,8 @@
 //! the traffic. Port 0 picks a free port (the IPv6 socket then takes the
 //! same number when it can). A large receive buffer is asked for (forced
 //! past net.core.rmem_max when we may) and the size the kernel granted is
-//! logged. Multicast that cannot be set up (an
+//! logged. Multicast is used only on the interface named with `-i`
+//! (without it, unicast only); multicast that cannot be set up there (an
 //! interface without the MULTICAST flag, no route) is a warning: unicast
 //! still works.
 
@@ -30,7 +31,7 @@ const RECEIVE_BUFFER: usize = 32 << 20;
 pub struct NetOptions {
     /// Port (0: any free port).
     pub port: u16,
-    /// Interface to join the groups on (`-i`); `None`: the default one.
+    /// Interface to join the groups on (`-i`); `None`: no multicast.
     pub interface: Option<String>,
     /// IPv4 group.
     pub group_v4: Ipv4Addr,
@@ -97,8 +98,17 @@ pub fn open(options: &NetOptions) -> Result<Sockets> {
         None => None,
     };
     let index = interface.map_or(0, |(_, index)| index);
+    // Multicast only on the interface named: left to the routing table, the
+    // join and the update requests would go out of whatever interface the
+    // default route uses, often not the cluster's (issue 14).
     let multicast_capable =
-        interface.is_none_or(|(flags, _)| flags & libc::IFF_MULTICAST as u32 != 0);
+        interface.is_some_and(|(flags, _)| flags & libc::IFF_MULTICAST as u32 != 0);
+    if options.interface.is_none() {
+        log::info!(
+            "no -i: receiving unicast only, no multicast group joined and no update \
+             requests multicast (give -i IFACE, the cluster interface, for multicast)"
+        );
+    }
     if let (Some(name), false) = (&options.interface, multicast_capable) {
         log::warn!("interface {name} has no MULTICAST flag: receiving unicast only");
     }

@@ -26,9 +26,9 @@ Destinations:
   host name (resolved once at start). Without a port, -p applies.
   With no address at all, reports go to the multicast group 239.255.30.40
   (port -p, TTL 1) on the interface named by -i. A multicast ADDRESS (for
-  example ff02::be0, the IPv6 group) is sent to the same way; IPv6 multicast
-  needs -i. -i only selects the multicast interface; unicast follows the
-  routing table.
+  example ff02::be0, the IPv6 group) is sent to the same way. Multicast needs
+  -i: it never leaves on an interface the routing table picks. -i only
+  selects the multicast interface; unicast follows the routing table.
 
 Node number:
   A first positional word that is an integer (0 or more) is the node number.
@@ -243,13 +243,17 @@ impl Config {
             return Err(usage("-i needs an interface name".into()));
         }
         let needs_interface = targets.iter().find_map(|target| match target {
-            Target::Ip(SocketAddr::V6(v6)) if v6.ip().is_multicast() => Some(*v6.ip()),
+            Target::Ip(address) if address.ip().is_multicast() => Some(address.ip()),
             _ => None,
         });
-        if let (Some(group), None) = (needs_interface, &args.interface) {
-            return Err(usage(format!(
-                "IPv6 multicast to {group} needs an interface: give -i IF"
-            )));
+        match (needs_interface, &args.interface) {
+            (Some(IpAddr::V6(group)), None) => {
+                return Err(usage(format!(
+                    "IPv6 multicast to {group} needs an interface: give -i IF"
+                )))
+            }
+            (Some(IpAddr::V4(_)), None) => return Err(usage(MULTICAST_NEEDS_INTERFACE.into())),
+            _ => {}
         }
         Ok(Config {
             node,
@@ -274,6 +278,10 @@ impl Config {
         })
     }
 }
+
+/// Why multicast without `-i` is refused (and what to do instead).
+pub const MULTICAST_NEEDS_INTERFACE: &str = "multicast needs -i IFACE, the cluster interface \
+     (or give the masters' addresses); see sendstats --help";
 
 fn usage(message: String) -> Error {
     Error::Usage(message)
@@ -475,10 +483,10 @@ mod tests {
 
     #[test]
     fn debug_and_once_imply_foreground() {
-        assert!(config(&["-d"]).unwrap().foreground);
-        assert!(config(&["--once"]).unwrap().foreground);
-        assert!(config(&["-f"]).unwrap().foreground);
-        assert!(!config(&["-f"]).unwrap().debug);
+        assert!(config(&["-d", "10.0.0.1"]).unwrap().foreground);
+        assert!(config(&["--once", "10.0.0.1"]).unwrap().foreground);
+        assert!(config(&["-f", "10.0.0.1"]).unwrap().foreground);
+        assert!(!config(&["-f", "10.0.0.1"]).unwrap().debug);
     }
 
     #[test]
@@ -514,6 +522,8 @@ mod tests {
                 &["1", "ff02::be0"],
                 "IPv6 multicast to ff02::be0 needs an interface: give -i IF",
             ),
+            (&["3"], MULTICAST_NEEDS_INTERFACE),
+            (&["3", "239.1.2.3"], MULTICAST_NEEDS_INTERFACE),
             (&["-i", ""], "-i needs an interface name"),
         ] {
             match config(words) {

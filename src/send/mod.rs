@@ -28,13 +28,21 @@
 //!   cpuinfo samples every CPU's clock (work on every core, which HPC nodes
 //!   avoid), and its `cpu MHz` lines change on almost every read, so
 //!   comparing the text would make nearly every report a full one.
-//! - **Update requests** are answered at once, but full reports are at
-//!   least [`MIN_FULL_SPACING`](crate::send::MIN_FULL_SPACING) (100 ms) apart: a flood of requests cannot
-//!   make a node flood the network.
+//! - **Update requests** are answered at once, but full reports sent on
+//!   request are at least [`MIN_FULL_SPACING`](crate::send::MIN_FULL_SPACING) (2 s) apart, whatever asks
+//!   (UPDATE_REQUEST, replayed or not, or SIGHUP): a flood of requests
+//!   cannot make a node flood the network.
 //! - **Requests** are obeyed only from node [`crate::protocol::NODE_MASTER`]
 //!   (what recvstats sends); anything else, including the STATUS of other
-//!   nodes heard on the group, is counted and ignored. Signed requests are
-//!   accepted without verification (no keys exist yet).
+//!   nodes heard on the group, is counted and ignored. With `--key-file`,
+//!   only requests signed with the key, within the time window, and fresh
+//!   ([`requests`](crate::send::requests): not replayed, not signed before
+//!   this sendstats started) are obeyed.
+//! - **Multicast needs `-i`**: reports go to a multicast group only on the
+//!   interface named with `-i` (a usage error otherwise, exit 2). Leaving it
+//!   to the routing table would put the cluster's status, and the listener's
+//!   IGMP join, on whatever interface the default route uses, often the
+//!   public one; the old man page already said to always give `-i`.
 //! - **Sequence numbers** start at the start time in ns since the epoch and
 //!   go up by one per datagram, so a restarted sendstats does not repeat
 //!   numbers a master has seen (unless the clock went back).
@@ -54,6 +62,7 @@
 pub mod cli;
 pub mod net;
 pub mod reporter;
+pub mod requests;
 
 use std::fmt;
 use std::io;
@@ -78,8 +87,10 @@ pub const MIN_RATE: Duration = Duration::from_millis(100);
 pub const MAX_RATE: Duration = Duration::from_secs(3600);
 /// Default time between full reports (with cpuinfo).
 pub const DEFAULT_FULL_INTERVAL: Duration = Duration::from_secs(600);
-/// Shortest time between two full reports sent on request.
-pub const MIN_FULL_SPACING: Duration = Duration::from_millis(100);
+/// Shortest time between two full reports sent on request (UPDATE_REQUEST
+/// or SIGHUP), whoever asks: a flood of requests, replayed or not, makes a
+/// node send at most one full report per this time.
+pub const MIN_FULL_SPACING: Duration = Duration::from_secs(2);
 
 /// Why sendstats stopped.
 #[derive(Debug)]
@@ -159,18 +170,20 @@ pub fn run(args: Args) -> Result<(), Error> {
         .transpose()?;
     let destinations = net::resolve(&config.targets)?;
     let multicast = destinations.iter().any(|d| d.ip().is_multicast());
+    if multicast && interface.is_none() {
+        // A host name that resolved to a group (addresses are checked
+        // with the command line).
+        return Err(Error::Usage(cli::MULTICAST_NEEDS_INTERFACE.into()));
+    }
     let sockets = net::Sockets::open(&destinations, interface.as_ref(), !config.once)?;
-    match (&interface, multicast) {
-        (Some(interface), false) => log::debug!(
+    if let (Some(interface), false) = (&interface, multicast) {
+        log::debug!(
             "-i {}: only multicast uses it; unicast follows the routing table",
             interface.name
-        ),
-        (None, true) => log::info!(
-            "no -i: multicast leaves on the interface the routing table picks for the group"
-        ),
-        _ => {}
+        );
     }
     let mut reporter = Reporter::new(&config, destinations, sockets);
+    reporter.set_interface(interface.as_ref().map(|i| i.index));
 
     if config.once {
         return reporter.report_once();

@@ -168,6 +168,30 @@ impl Sockets {
     }
 }
 
+/// The address a datagram to `destination` leaves from, as the kernel
+/// picks it (for multicast, on the interface of index `interface`): what a
+/// connected socket is bound to. Nothing is sent.
+pub fn source_address(destination: SocketAddr, interface: Option<u32>) -> io::Result<IpAddr> {
+    let probe = udp(if destination.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    })?;
+    if let (true, Some(index)) = (destination.ip().is_multicast(), interface) {
+        if destination.is_ipv4() {
+            set_multicast_if_v4_index(&probe, index)?;
+        } else {
+            probe.set_multicast_if_v6(index)?;
+        }
+    }
+    probe.connect(&destination.into())?;
+    probe
+        .local_addr()?
+        .as_socket()
+        .map(|a| a.ip())
+        .ok_or_else(|| io::Error::other("the probe socket has no IP address"))
+}
+
 fn udp(domain: Domain) -> io::Result<Socket> {
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     if domain == Domain::IPV6 {

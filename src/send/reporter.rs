@@ -10,12 +10,13 @@
 //! when it starts and stops failing, and the next report tries again.
 
 use std::io::{self, Read};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::net::{self, Sockets};
+use super::requests::RequestGuard;
 use super::{Config, Error, MAX_RATE, MIN_FULL_SPACING, MIN_RATE};
 use crate::auth::{Key, DEFAULT_TIME_WINDOW_SECS};
 use crate::collect::{Source, Status};
@@ -154,30 +155,49 @@ pub enum Incoming {
 
 /// Decides what the datagram `bytes` asks of this node (no key configured).
 pub fn classify(bytes: &[u8]) -> Incoming {
-    classify_keyed(bytes, None, 0)
+    classify_keyed(bytes, None, IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0)
 }
 
-/// Decides what the datagram `bytes` asks of this node. With a `key`, a
-/// request is obeyed only if it is signed with that key and its sender time
-/// is within the window of `now_ns`.
-pub fn classify_keyed(bytes: &[u8], key: Option<&Key>, now_ns: u64) -> Incoming {
+/// Decides what the datagram `bytes`, received from `from`, asks of this
+/// node. With a key, a request is obeyed only if it is signed with that
+/// key, its sender time is within the window of `now_ns`, and the guard
+/// finds it fresh (not replayed, not signed before this sendstats started:
+/// [`RequestGuard`]).
+pub fn classify_keyed(
+    bytes: &[u8],
+    keyed: Option<(&Key, &mut RequestGuard)>,
+    from: IpAddr,
+    now_ns: u64,
+) -> Incoming {
     let datagram = match decode(bytes) {
         Ok(datagram) => datagram,
         Err(e) => return Incoming::Malformed(e),
     };
-    let signed = |key: &Key| datagram.auth.as_ref().is_some_and(|t| key.verify(t));
-    match datagram.header.message_type {
+    let header = datagram.header;
+    if header.message_type == MessageType::Status {
+        return Incoming::Status;
+    }
+    if header.node != NODE_MASTER {
+        return Incoming::Ignored("request not from a master");
+    }
+    if let Some((key, guard)) = keyed {
+        if !datagram.auth.as_ref().is_some_and(|t| key.verify(t)) {
+            return Incoming::Ignored("request not signed with our key");
+        }
+        if header.time_ns.abs_diff(now_ns) > DEFAULT_TIME_WINDOW_SECS * 1_000_000_000 {
+            return Incoming::Ignored("signed request outside the time window");
+        }
+        // Last, so that only requests about to be obeyed use up a sequence.
+        let obeyable =
+            header.message_type != MessageType::RateChange || datagram.interval_ms().is_some();
+        if obeyable {
+            if let Err(why) = guard.accept(from, header.sequence, header.time_ns) {
+                return Incoming::Ignored(why);
+            }
+        }
+    }
+    match header.message_type {
         MessageType::Status => Incoming::Status,
-        _ if datagram.header.node != NODE_MASTER => Incoming::Ignored("request not from a master"),
-        _ if key.is_some_and(|k| !signed(k)) => {
-            Incoming::Ignored("request not signed with our key")
-        }
-        _ if key.is_some()
-            && datagram.header.time_ns.abs_diff(now_ns)
-                > DEFAULT_TIME_WINDOW_SECS * 1_000_000_000 =>
-        {
-            Incoming::Ignored("signed request outside the time window")
-        }
         MessageType::UpdateRequest => Incoming::UpdateRequest,
         MessageType::RateChange => match datagram.interval_ms() {
             Some(asked_ms) => Incoming::RateChange {
@@ -286,6 +306,11 @@ pub struct Reporter {
     malformed_log: DropLog,
     /// Signs every datagram and checks requests, when configured.
     key: Option<Key>,
+    /// Which signed requests are fresh (used with a key).
+    guard: RequestGuard,
+    /// The `-i` interface's index: multicast leaves there (for the source
+    /// address a signed report without a node number names).
+    interface_index: Option<u32>,
 }
 
 impl Reporter {
@@ -317,7 +342,14 @@ impl Reporter {
             ignored_log: DropLog::default(),
             malformed_log: DropLog::default(),
             key: config.key.clone(),
+            guard: RequestGuard::new(now_ns()),
+            interface_index: None,
         }
+    }
+
+    /// The `-i` interface multicast leaves on (its index).
+    pub fn set_interface(&mut self, index: Option<u32>) {
+        self.interface_index = index;
     }
 
     /// The start-up log line: who we are, where reports go, where we listen.
@@ -383,25 +415,56 @@ impl Reporter {
             destinations,
             sequence,
             key,
+            interface_index,
             ..
         } = self;
         let report = status.report(valid_hostname(&status.hostname), full);
-        let mut header = Header::status(*node, *sequence, time_ns);
-        if key.is_some() {
-            header.flags |= FLAG_AUTH;
-        }
-        let signer = key.as_ref().map(|k| k as &dyn MacSigner);
-        let sent = encode_report(encoder, &header, &report, signer, |datagram| {
-            for destination in destinations.iter_mut() {
-                let result = match sockets.sender_for(&destination.address) {
-                    Some(socket) => socket.send_to(datagram, destination.address),
-                    None => Err(io::Error::other("no socket for its address family")),
-                };
-                destination.record(result, datagram.len());
+        // A signed report without a node number names the address it is
+        // sent from, so the master records it only as the node of that
+        // address (docs/PROTOCOL.md 7.7); each distinct source address gets
+        // its own encoding.
+        let origins: Vec<Option<IpAddr>> = destinations
+            .iter()
+            .map(|d| {
+                (key.is_some() && *node == NODE_FROM_ADDRESS)
+                    .then(|| net::source_address(d.address, *interface_index))
+                    .and_then(|found| {
+                        found
+                            .map_err(|e| log::warn!("source address towards {}: {e}", d.address))
+                            .ok()
+                    })
+            })
+            .collect();
+        let mut distinct = origins.clone();
+        distinct.sort();
+        distinct.dedup();
+        let mut sent = 0;
+        for origin in distinct {
+            let mut header = Header::status(*node, *sequence, time_ns);
+            if key.is_some() {
+                header.flags |= FLAG_AUTH;
             }
-        })
-        .map_err(|e| Error::Runtime(format!("cannot encode the report: {e}")))?;
-        *sequence = sequence.wrapping_add(sent);
+            let signer = key.as_ref().map(|k| k as &dyn MacSigner);
+            encoder.set_origin(origin);
+            let result = encode_report(encoder, &header, &report, signer, |datagram| {
+                for (destination, _) in destinations
+                    .iter_mut()
+                    .zip(&origins)
+                    .filter(|(_, o)| **o == origin)
+                {
+                    let result = match sockets.sender_for(&destination.address) {
+                        Some(socket) => socket.send_to(datagram, destination.address),
+                        None => Err(io::Error::other("no socket for its address family")),
+                    };
+                    destination.record(result, datagram.len());
+                }
+            });
+            encoder.set_origin(None);
+            let count =
+                result.map_err(|e| Error::Runtime(format!("cannot encode the report: {e}")))?;
+            *sequence = sequence.wrapping_add(count);
+            sent += count;
+        }
         log::debug!(
             "sent a {} report in {sent} datagram(s)",
             if full { "full" } else { "dynamic" }
@@ -452,6 +515,7 @@ impl Reporter {
             ignored_log,
             malformed_log,
             key,
+            guard,
             ..
         } = self;
         for socket in sockets.receivers() {
@@ -467,7 +531,8 @@ impl Reporter {
                 let now = Instant::now();
                 // A datagram that fills the buffer was cut by the kernel;
                 // decode() reports it as Truncated.
-                match classify_keyed(&receive_buffer[..len], key.as_ref(), crate::shm::now_ns()) {
+                let keyed = key.as_ref().map(|k| (k, &mut *guard));
+                match classify_keyed(&receive_buffer[..len], keyed, from.ip(), now_ns()) {
                     Incoming::UpdateRequest => {
                         received.update_requests += 1;
                         log::debug!("update request from {from}");
@@ -613,13 +678,14 @@ mod tests {
         let t0 = Instant::now();
         let mut s = Schedule::new(t0, RATE, FULL);
         s.sent(t0, true);
-        let t1 = t0 + Duration::from_secs(1);
+        let t1 = t0 + MIN_FULL_SPACING;
         s.request_full();
+        assert_eq!(s.due(t1 - Duration::from_millis(1)), Due::Nothing);
         assert_eq!(s.due(t1), Due::Full);
         s.sent(t1, true);
         // The early report restarts the phase.
         assert_eq!(s.deadline(), t1 + RATE);
-        // A second request 10 ms later waits for the 100 ms spacing.
+        // A second request 10 ms later waits for the spacing.
         let t2 = t1 + Duration::from_millis(10);
         s.request_full();
         assert_eq!(s.due(t2), Due::Nothing);

@@ -170,26 +170,7 @@ impl ShmDir {
                 Error::io(format!("open {} for writing", path.display()), e)
             }
         })?;
-        let metadata = file
-            .metadata()
-            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
-        if !metadata.is_file() {
-            return Err(Error::Insecure {
-                path,
-                reason: "is not a regular file (remove it: the writer creates the file itself)"
-                    .into(),
-            });
-        }
-        if !self.trusted(metadata.uid()) {
-            return Err(Error::Insecure {
-                path,
-                reason: format!(
-                    "belongs to uid {}, not to root or the daemon's user; refusing to use \
-                     a file a stranger controls (remove it)",
-                    metadata.uid()
-                ),
-            });
-        }
+        let metadata = check_opened_file(&file, &path, |uid| self.trusted(uid))?;
         if let Some((uid, gid)) = self.owner {
             if (metadata.uid(), metadata.gid()) != (uid, gid) {
                 std::os::unix::fs::fchown(&file, Some(uid), Some(gid))
@@ -225,6 +206,47 @@ impl ShmDir {
             ),
         })
     }
+}
+
+/// Checks, on the descriptor just opened (so nothing can be swapped in
+/// between), that `file` is one the writer may give away, chmod and trust:
+/// a regular file, of an owner `trusted` accepts, with exactly one link. A
+/// second link means someone else's name for the same inode: a file planted
+/// as a hard link (which `O_NOFOLLOW` does not stop) would otherwise be
+/// chowned and made 0644 for whoever planted it. Returns its metadata.
+fn check_opened_file(
+    file: &File,
+    path: &Path,
+    trusted: impl Fn(uid_t) -> bool,
+) -> Result<fs::Metadata> {
+    let metadata = file
+        .metadata()
+        .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
+    let refuse = |reason: String| Error::Insecure {
+        path: path.to_owned(),
+        reason,
+    };
+    if !metadata.is_file() {
+        return Err(refuse(
+            "is not a regular file (remove it: the writer creates the file itself)".into(),
+        ));
+    }
+    if !trusted(metadata.uid()) {
+        return Err(refuse(format!(
+            "belongs to uid {}, not to root or the daemon's user; refusing to use \
+             a file a stranger controls (remove it)",
+            metadata.uid()
+        )));
+    }
+    if metadata.nlink() != 1 {
+        return Err(refuse(format!(
+            "has {} hard links; refusing a file that may be another file's planted \
+             link, which would be chowned and made readable (remove it: the writer \
+             creates the file itself)",
+            metadata.nlink()
+        )));
+    }
+    Ok(metadata)
 }
 
 #[cfg(test)]
@@ -277,6 +299,27 @@ mod tests {
         for create in [Create::No, Create::IfMissing] {
             let error = dir.open_file("beostat", create).unwrap_err();
             assert!(error.to_string().contains("symbolic link"), "{error}");
+        }
+        assert_eq!(fs::read(&secret).unwrap(), b"do not touch");
+        assert_eq!(fs::metadata(&secret).unwrap().mode() & 0o777, 0o600);
+    }
+
+    #[test]
+    fn a_planted_hard_link_is_refused_before_any_chmod_and_its_target_is_untouched() {
+        // Regression: O_NOFOLLOW does not stop hard links; the target was
+        // made 0644 (and chowned with --user).
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = tmp.path().join("secret");
+        fs::write(&secret, b"do not touch").unwrap();
+        chmod(&secret, 0o600);
+        let dir_path = tmp.path().join("shm");
+        fs::create_dir(&dir_path).unwrap();
+        fs::hard_link(&secret, dir_path.join("beostat")).unwrap();
+        let dir = ShmDir::open(&dir_path, None, true).unwrap();
+        for create in [Create::No, Create::IfMissing] {
+            let error = dir.open_file("beostat", create).unwrap_err();
+            assert_eq!(error.errno(), libc::EPERM);
+            assert!(error.to_string().contains("has 2 hard links"), "{error}");
         }
         assert_eq!(fs::read(&secret).unwrap(), b"do not touch");
         assert_eq!(fs::metadata(&secret).unwrap().mode() & 0o777, 0o600);

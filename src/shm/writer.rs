@@ -1388,7 +1388,14 @@ fn nodes_header(generation: u64) -> beostat_shm_nodes {
 /// left a good file). Records a killed writer left odd are made even.
 fn adopt_nodes(dir: &ShmDir) -> Option<(NodesFile, Vec<Slot>)> {
     let path = dir.path().join(NODES_FILE_NAME);
-    let file = dir.open_file(NODES_FILE_NAME, Create::No).ok()?;
+    let file = match dir.open_file(NODES_FILE_NAME, Create::No) {
+        Ok(file) => file,
+        Err(e @ crate::Error::Insecure { .. }) => {
+            log::warn!("{e}; replacing it with a new node file");
+            return None;
+        }
+        Err(_) => return None,
+    };
     let len = file_len(&file, &path).ok()? as usize;
     if len < BEOSTAT_SHM_HEADER_BYTES {
         return None;

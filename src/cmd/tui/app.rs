@@ -20,7 +20,9 @@ use std::time::Duration;
 /// printable. Every such name the monitor draws goes through here, so
 /// this is the one place to escape it for the terminal.
 pub fn untrusted_text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    // Control characters (ESC, newlines...) are shown escaped, as `ls`
+    // does, so a host name off the network cannot drive the terminal.
+    crate::cmd::escape::for_terminal(bytes).into_owned()
 }
 
 /// One network interface of a node.

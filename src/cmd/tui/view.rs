@@ -90,7 +90,13 @@ fn bottom_line(screen: &Screen, palette: Palette, width: u16) -> Line<'static> {
         return Line::from(format!("filter (0-15,32 up down name; Enter Esc): {text}▏"));
     }
     if let Some(e) = &screen.error {
-        return Line::styled(format!("error: {e}"), palette.error());
+        return Line::styled(
+            format!(
+                "error: {}",
+                crate::cmd::escape::for_terminal(e.to_string().as_bytes())
+            ),
+            palette.error(),
+        );
     }
     if screen.detail.is_some() {
         let parts = [
