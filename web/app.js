@@ -157,7 +157,9 @@ async function poll() {
     }
     $('status').textContent = 'Not updated since ' + (lastGood ? new Date(lastGood).toLocaleTimeString() : 'the page opened');
   }
-  if (mine === generation) schedule(POLL_MS);
+  // A hidden tab stops asking (each cluster read costs the exporter a
+  // pass over every node); it asks at once when shown again.
+  if (mine === generation && !document.hidden) schedule(POLL_MS);
 }
 
 // ---------- cluster view ----------
@@ -542,6 +544,9 @@ function go() {
 
 function start() {
   window.addEventListener('hashchange', go);
+  document.addEventListener('visibilitychange', () => {
+    if (document.hidden) clearTimeout(timer); else schedule(0);
+  });
   window.addEventListener('resize', () => { if (route.view === 'cluster') drawMap(); });
   for (const id of ['metric', 'idle']) {
     $(id).addEventListener('change', () => { generation++; schedule(0); });
