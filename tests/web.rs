@@ -33,7 +33,7 @@ fn never_reports(node: i32) -> bool {
     node % 97 == 13
 }
 
-/// Node numbers whose last report is an hour old (down).
+/// Node numbers that reported once, two days ago (down).
 fn starts_down(node: i32) -> bool {
     node % 50 == 5
 }
@@ -69,7 +69,7 @@ fn times(node: u64, step: u64, cpu: u64) -> beostat_cpu_times {
 }
 
 /// One report of `node`: CPUs advanced by `step` seconds of use.
-fn report(w: &mut ShmWriter, node: i32, step: u64, time_ns: u64, monotonic: Option<u64>) {
+fn report(w: &mut ShmWriter, node: i32, step: u64, time_ns: u64) {
     let cpus = 4 + (node.max(0) as u64 % 3) * 2;
     let cpu_times: Vec<_> = (0..cpus)
         .map(|c| times(node.max(0) as u64, step, c))
@@ -89,7 +89,6 @@ fn report(w: &mut ShmWriter, node: i32, step: u64, time_ns: u64, monotonic: Opti
         node,
         &NodeUpdate {
             time_ns,
-            monotonic_ns: monotonic,
             name: Some(name.as_bytes()),
             loadavg: Some(beostat_loadavg {
                 load: [cpus as f32 * 0.5, 1.0, 0.5],
@@ -124,22 +123,30 @@ fn report(w: &mut ShmWriter, node: i32, step: u64, time_ns: u64, monotonic: Opti
 fn write_cluster(dir: &Path) -> ShmWriter {
     let mut options = WriterOptions::new(dir);
     options.node_capacity = NODES as u32 + 1;
+    // A day: the up nodes must stay up however slowly a loaded machine
+    // runs the browser.
+    options.node_expiry_secs = 86_400;
     let mut w = ShmWriter::open(&options).unwrap();
     let now = now_ns();
-    let hour = 3600 * 1_000_000_000u64;
-    report(&mut w, -1, 0, now - 2_000_000_000, None);
-    report(&mut w, -1, 1, now, None);
-    for node in 0..NODES {
-        if never_reports(node) {
-            continue;
-        }
-        if starts_down(node) {
-            let old = Some(monotonic_ns().saturating_sub(hour));
-            report(&mut w, node, 0, now - hour, old);
-            continue;
-        }
-        report(&mut w, node, 0, now - 2_000_000_000, None);
-        report(&mut w, node, 1, now, None);
+    let two_days = 48 * 3600 * 1_000_000_000u64;
+    // The down nodes first, then expired as the writer would after a
+    // silence longer than the expiry (the machine may have booted less
+    // than a day ago, so their monotonic time cannot simply be old).
+    for node in (0..NODES).filter(|&n| starts_down(n) && !never_reports(n)) {
+        report(&mut w, node, 0, now - two_days);
+    }
+    let later = monotonic_ns() + (u64::from(options.node_expiry_secs) + 1) * 1_000_000_000;
+    assert_eq!(
+        w.expire_at(later).len(),
+        (0..NODES)
+            .filter(|&n| starts_down(n) && !never_reports(n))
+            .count()
+    );
+    report(&mut w, -1, 0, now - 2_000_000_000);
+    report(&mut w, -1, 1, now);
+    for node in (0..NODES).filter(|&n| !starts_down(n) && !never_reports(n)) {
+        report(&mut w, node, 0, now - 2_000_000_000);
+        report(&mut w, node, 1, now);
     }
     w
 }
@@ -256,8 +263,8 @@ fn the_web_view_in_chromium_shows_the_cluster_and_a_node_and_follows_updates() {
             "new-reports" => {
                 // Node 5 comes back up, and the node on show reports again.
                 let now = now_ns();
-                report(&mut writer, 5, 1, now, None);
-                report(&mut writer, NODE, 2, now, None);
+                report(&mut writer, 5, 1, now);
+                report(&mut writer, NODE, 2, now);
                 let second = expected(&reader);
                 assert_eq!(second["up"], first["up"].as_u64().unwrap() + 1);
                 assert_ne!(
