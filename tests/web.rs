@@ -471,3 +471,42 @@ fn the_page_is_whole_in_the_binary_and_says_so_to_the_browser() {
     let (_, _, landing) = fetch(&exporter.address, "/", false);
     assert!(String::from_utf8(landing).unwrap().contains("href=\"web\""));
 }
+
+/// [`fetch`] with an `Authorization` header: the status only.
+fn status_with(address: &str, path: &str, authorization: &str) -> u16 {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    String::from_utf8_lossy(&raw[9..12]).parse().unwrap()
+}
+
+#[test]
+fn the_web_view_asks_for_the_same_basic_auth_as_the_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let _writer = write_cluster(dir.path());
+    let web = tempfile::tempdir().unwrap();
+    let config = web.path().join("web.yml");
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    std::fs::write(&config, format!("basic_auth_users:\n  admin: '{hash}'\n")).unwrap();
+    let exporter = Exporter::start(dir.path(), &["--web.config.file", config.to_str().unwrap()]);
+    // admin:s3cret, then admin:wrong.
+    let good = "Authorization: Basic YWRtaW46czNjcmV0\r\n";
+    let wrong = "Authorization: Basic YWRtaW46d3Jvbmc=\r\n";
+    for path in [
+        "/web",
+        "/web/app.js",
+        "/api/cluster",
+        "/api/node?node=7",
+        "/metrics",
+    ] {
+        assert_eq!(status_with(&exporter.address, path, ""), 401, "{path}");
+        assert_eq!(status_with(&exporter.address, path, wrong), 401, "{path}");
+        assert_eq!(status_with(&exporter.address, path, good), 200, "{path}");
+    }
+}
