@@ -462,16 +462,14 @@ impl Reader {
         self.with(|s| {
             let mut total = 0i32;
             let mut failure = None;
-            s.for_each_entry(|node, _| {
+            // One pass over the index; each record is read once, where the
+            // index says it is (no second lookup per node).
+            s.for_each_entry(|node, offset| {
                 if node < 0 || failure.is_some() {
                     return;
                 }
-                let counted = s.available(node, uid, gids).and_then(|ok| {
-                    if ok {
-                        s.idle_cpus(node, threshold)
-                    } else {
-                        Ok(0)
-                    }
+                let counted = s.record_at(offset).and_then(|(record, shape)| {
+                    s.usable_idle_cpus(record, shape, threshold, uid, gids)
                 });
                 match counted {
                     Ok(n) => total = total.saturating_add(n),
@@ -738,9 +736,21 @@ impl Snapshot {
     fn read_record_shaped<R>(
         &self,
         node: i32,
-        mut copy: impl FnMut(*const beostat_node_record, RecordShape) -> R,
+        copy: impl FnMut(*const beostat_node_record, RecordShape) -> R,
     ) -> Result<R> {
         let (record, shape) = self.record(node)?;
+        self.read_located(node, record, shape, copy)
+    }
+
+    /// Copies what `copy` loads from a record already found (by
+    /// [`Snapshot::record`] or [`Snapshot::record_at`]), consistently.
+    fn read_located<R>(
+        &self,
+        node: i32,
+        record: *const beostat_node_record,
+        shape: RecordShape,
+        mut copy: impl FnMut(*const beostat_node_record, RecordShape) -> R,
+    ) -> Result<R> {
         // SAFETY: record points at a whole record of `shape` in our live mapping.
         let (state, value) = unsafe {
             seqlock::read(&raw const (*record).seq, || {
@@ -853,59 +863,55 @@ impl Snapshot {
     }
 
     fn available(&self, node: i32, uid: uid_t, gids: &[gid_t]) -> Result<bool> {
-        let (state, arrived, flags, owner, group, mode) = self.read_record(node, |r| {
+        let (state, arrived, rules) = self.read_record(node, |r| {
             (
                 unsafe_load!(r, state),
                 unsafe_load!(r, monotonic_ns),
-                unsafe_load!(r, flags),
-                unsafe_load!(r, access_uid),
-                unsafe_load!(r, access_gid),
-                unsafe_load!(r, access_mode),
+                access_rules(r),
             )
         })?;
-        if self.judge(state, arrived) != NodeState::Up {
-            return Ok(false);
-        }
-        if flags & BEOSTAT_RECORD_ACCESS_RULES == 0 || uid == 0 {
-            return Ok(true);
-        }
-        // Like a file's execute bits: the owner class decides for the owner,
-        // the group class for members, the other class for everyone else.
-        Ok(if uid == owner {
-            mode & 0o100 != 0
-        } else if gids.contains(&group) {
-            mode & 0o010 != 0
-        } else {
-            mode & 0o001 != 0
-        })
+        Ok(self.judge(state, arrived) == NodeState::Up && admits(rules, uid, gids))
+    }
+
+    /// The CPUs of a found record that `uid` may use and that are used less
+    /// than `threshold`: 0 when the node is down or its rules refuse the
+    /// user. One consistent read of the record.
+    fn usable_idle_cpus(
+        &self,
+        record: *const beostat_node_record,
+        shape: RecordShape,
+        threshold: f32,
+        uid: uid_t,
+        gids: &[gid_t],
+    ) -> Result<i32> {
+        let node = unsafe_load!(record, node);
+        let (state, arrived, rules, idle) =
+            self.read_located(node, record, shape, |r, shape| {
+                (
+                    unsafe_load!(r, state),
+                    unsafe_load!(r, monotonic_ns),
+                    access_rules(r),
+                    count_idle(r, shape, threshold),
+                )
+            })?;
+        Ok(
+            if self.judge(state, arrived) == NodeState::Up && admits(rules, uid, gids) {
+                idle
+            } else {
+                0
+            },
+        )
     }
 
     /// CPUs of an up node used less than `threshold`, computed during the
     /// copy: no allocation, only the CPU pairs are read.
     fn idle_cpus(&self, node: i32, threshold: f32) -> Result<i32> {
         let (state, arrived, idle) = self.read_record_shaped(node, |r, shape| {
-            let state = unsafe_load!(r, state);
-            let arrived = unsafe_load!(r, monotonic_ns);
-            let has_stat = unsafe_load!(r, flags) & BEOSTAT_RECORD_HAS_STAT != 0;
-            let count = (unsafe_load!(r, cpu_count).max(0) as usize).min(shape.cpus as usize);
-            let base = r as *const u8;
-            let idle = (0..if has_stat { count } else { 0 })
-                .filter(|&c| {
-                    // SAFETY: c < shape.cpus: inside this record.
-                    let (current, previous) = unsafe {
-                        (
-                            seqlock::load(
-                                base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times
-                            ),
-                            seqlock::load(
-                                base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times
-                            ),
-                        )
-                    };
-                    cpu_usage(&legacy_stat_cpu(&current), &legacy_stat_cpu(&previous)) < threshold
-                })
-                .count() as i32;
-            (state, arrived, idle)
+            (
+                unsafe_load!(r, state),
+                unsafe_load!(r, monotonic_ns),
+                count_idle(r, shape, threshold),
+            )
         })?;
         Ok(if self.judge(state, arrived) == NodeState::Up {
             idle
@@ -915,9 +921,55 @@ impl Snapshot {
     }
 }
 
-/// Opens a shm file for reading without ever blocking (`O_NONBLOCK`: a
-/// FIFO planted in its place would otherwise hang `open` until a writer
-/// comes) and refuses anything but a regular file.
+/// A record's access rules: (rules set, owner, group, mode). Called inside
+/// a seqlock read with a pointer to a whole record.
+fn access_rules(r: *const beostat_node_record) -> (bool, uid_t, gid_t, u32) {
+    (
+        unsafe_load!(r, flags) & BEOSTAT_RECORD_ACCESS_RULES != 0,
+        unsafe_load!(r, access_uid),
+        unsafe_load!(r, access_gid),
+        unsafe_load!(r, access_mode),
+    )
+}
+
+/// Do the rules admit `uid` (with groups `gids`)? Like a file's execute
+/// bits: the owner class decides for the owner, the group class for
+/// members, the other class for everyone else; no rules, or root: yes.
+fn admits(rules: (bool, uid_t, gid_t, u32), uid: uid_t, gids: &[gid_t]) -> bool {
+    let (set, owner, group, mode) = rules;
+    if !set || uid == 0 {
+        return true;
+    }
+    if uid == owner {
+        mode & 0o100 != 0
+    } else if gids.contains(&group) {
+        mode & 0o010 != 0
+    } else {
+        mode & 0o001 != 0
+    }
+}
+
+/// CPUs of the record at `r` (of `shape`) used less than `threshold`
+/// between its two samples; 0 without a stat sample. Called inside a
+/// seqlock read.
+fn count_idle(r: *const beostat_node_record, shape: RecordShape, threshold: f32) -> i32 {
+    let has_stat = unsafe_load!(r, flags) & BEOSTAT_RECORD_HAS_STAT != 0;
+    let count = (unsafe_load!(r, cpu_count).max(0) as usize).min(shape.cpus as usize);
+    let base = r as *const u8;
+    (0..if has_stat { count } else { 0 })
+        .filter(|&c| {
+            // SAFETY: c < shape.cpus: inside this record.
+            let (current, previous) = unsafe {
+                (
+                    seqlock::load(base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times),
+                    seqlock::load(base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times),
+                )
+            };
+            cpu_usage(&legacy_stat_cpu(&current), &legacy_stat_cpu(&previous)) < threshold
+        })
+        .count() as i32
+}
+
 fn open_read(path: &Path) -> Result<File> {
     let file = OpenOptions::new()
         .read(true)
