@@ -72,7 +72,7 @@ fn groups<'a>(gid_list: *const gid_t, gid_size: c_int) -> Result<&'a [gid_t]> {
 }
 
 /// The calling process's uid and groups.
-fn caller_credentials() -> (uid_t, Vec<gid_t>) {
+pub(crate) fn caller_credentials() -> (uid_t, Vec<gid_t>) {
     // SAFETY: getuid/getgid/getgroups have no preconditions; getgroups is
     // given a buffer of the size it reported.
     unsafe {

@@ -6,6 +6,7 @@ use beostat::cmd::cli::ExporterArgs as Args;
 use beostat::cmd::exporter::Exporter;
 use beostat::cmd::http::web_config::WebConfig;
 use beostat::cmd::http::{self, Limits, ServerStats};
+use beostat::cmd::web::Web;
 use beostat::cmd::{self, Snapshot};
 use beostat::shm::{default_dir, Reader};
 use clap::Parser;
@@ -27,7 +28,8 @@ fn run(args: Args) -> beostat::Result<()> {
             auth: None,
         },
     };
-    let reader = Reader::new(args.shm_dir.unwrap_or_else(default_dir));
+    let shm_dir = args.shm_dir.unwrap_or_else(default_dir);
+    let reader = Reader::new(shm_dir.clone());
     // Refuse to start on files that cannot be read, with their error.
     Snapshot::read(&reader)?;
     let limits = Limits {
@@ -58,14 +60,18 @@ fn run(args: Args) -> beostat::Result<()> {
         args.max_requests as usize,
         stats.clone(),
     );
+    let mut site = exporter.site();
+    site.pages
+        .extend(Web::new(Reader::new(shm_dir), args.max_requests as usize).pages());
     http::serve(
         listener,
-        exporter.site(),
+        site,
         web,
         limits,
         stats,
-        // Scrapes, plus room for basic auth's bcrypt checks beside them.
-        args.max_requests as usize + 2,
+        // Scrapes and as many web view reads, plus room for basic auth's
+        // bcrypt checks beside them.
+        2 * args.max_requests as usize + 2,
         log,
     )
 }

@@ -135,7 +135,8 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
     disable_version_flag = true,
     after_help = "Prints `beostat-exporter: listening on http://HOST:PORT/metrics` on \
                   stderr once it serves (port 0 picks a free port). \
-                  `/` links the pages; `/-/healthy` and `/-/ready` are for probes.\n\
+                  `/` links the pages; `/web` is a live view of the cluster for a \
+                  browser; `/-/healthy` and `/-/ready` are for probes.\n\
                   Listens on loopback unless told otherwise: `--listen :9304` serves \
                   every address.\n\
                   Metric names and their node_exporter counterparts: docs/COMMANDS.md."

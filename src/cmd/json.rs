@@ -200,7 +200,8 @@ pub fn render(snapshot: &Snapshot, sections: Sections) -> String {
     text
 }
 
-fn node(snapshot: &Snapshot, n: &NodeData, sections: Sections) -> Node {
+/// One node of the document (the web view embeds it).
+pub fn node(snapshot: &Snapshot, n: &NodeData, sections: Sections) -> Node {
     let m = &n.meminfo;
     Node {
         node: n.node,

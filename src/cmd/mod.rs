@@ -19,6 +19,7 @@
 //! - [`metrics`]: the Prometheus text format and OpenMetrics.
 //! - [`http`]: the HTTP server web pages run on (limits, timeouts, routing).
 //! - [`exporter`]: the exporter's pages on that server (`/metrics`).
+//! - [`web`]: the exporter's web view (`/web`) and the JSON it polls.
 
 pub mod cli;
 pub mod escape;
@@ -31,6 +32,7 @@ pub mod select;
 pub mod table;
 pub mod text;
 pub mod tui;
+pub mod web;
 
 use crate::error::{Error, Result};
 use crate::shm::layout::BEOSTAT_SHM_COUNTER_SLOTS;
