@@ -120,6 +120,12 @@ pub fn run_plain(port: u16, counts: &Counts, stop: &AtomicBool) -> Result<()> {
         group_v4: crate::protocol::DEFAULT_GROUP_V4,
         group_v6: crate::protocol::DEFAULT_GROUP_V6,
     })?;
+    // recvstats' sockets are non-blocking (it waits in `poll`); this loop
+    // blocks in the receive itself, at most 100 ms.
+    sockets
+        .v4
+        .set_nonblocking(false)
+        .map_err(|e| Error(format!("blocking socket: {e}")))?;
     sockets
         .v4
         .set_read_timeout(Some(Duration::from_millis(100)))
