@@ -3,14 +3,16 @@
 //! [`BatchReceiver`] owns a pool of receive slots and takes up to [`BATCH`]
 //! datagrams off a socket with one `recvmmsg`. [`Pacing`] decides how the
 //! loop waits between batches. A wakeup is what a datagram costs at the
-//! rates clusters send (an idle vCPU woken for one datagram costs 12 to 20
-//! µs here; parsing it, 1 to 3), so whenever a short sleep gathers at least
+//! rates clusters send (an idle vCPU woken for one datagram costs 11 to 45
+//! µs on the VM measured, with the host's load; parsing it, 2 to 6), so
+//! whenever a short sleep gathers at least
 //! [`DATAGRAMS_PER_SLEEP`] datagrams the loop sleeps before each drain and
 //! one wakeup serves all of them:
 //!
 //! - the sleep is `--batch-delay` (1 ms) at high rates, and is stretched
 //!   at low rates to gather about [`TARGET_PER_WAKEUP`] datagrams, never
-//!   past [`MAX_STRETCH`] times the delay (5 ms). That is the bound: a
+//!   past [`MAX_STRETCH`] times the delay nor past [`MAX_GATHER`] (5 ms;
+//!   a longer `--batch-delay` is not stretched). That is the bound: a
 //!   datagram, an update request or the answer to one, waits in the socket
 //!   at most 5 ms (1 ms from 8,000/s up) plus the timer's slack before it
 //!   is taken;
@@ -225,21 +227,26 @@ pub const DATAGRAMS_PER_SLEEP: f64 = 3.0;
 /// At low rates the sleep is stretched to gather about this many datagrams.
 pub const TARGET_PER_WAKEUP: f64 = 8.0;
 /// ... but never past this many times `--batch-delay` (5 ms with the
-/// default 1 ms): the latency bound at low rates.
+/// default 1 ms) ...
 pub const MAX_STRETCH: u32 = 5;
+/// ... nor past this (unless `--batch-delay` itself is longer): the
+/// latency bound at low rates.
+pub const MAX_GATHER: Duration = Duration::from_millis(5);
 /// The arrival rate is estimated over windows of this length.
 const RATE_WINDOW: Duration = Duration::from_millis(100);
 
 /// The sleep before each drain at `rate` datagrams a second, with
 /// `--batch-delay` `delay`: `delay` at high rates, up to [`MAX_STRETCH`]
-/// times it at low rates; zero (block in `poll`, drain at once) when it
-/// would gather fewer than [`DATAGRAMS_PER_SLEEP`], or `delay` is zero.
+/// times it (at most [`MAX_GATHER`], or `delay` if longer) at low rates;
+/// zero (block in `poll`, drain at once) when it would gather fewer than
+/// [`DATAGRAMS_PER_SLEEP`], or `delay` is zero.
 pub fn gather_window(delay: Duration, rate: f64) -> Duration {
     if delay.is_zero() || rate.is_nan() || rate <= 0.0 {
         return Duration::ZERO;
     }
+    let longest = (delay * MAX_STRETCH).min(MAX_GATHER.max(delay));
     let wanted = (TARGET_PER_WAKEUP / rate).min(3600.0);
-    let window = Duration::from_secs_f64(wanted).clamp(delay, delay * MAX_STRETCH);
+    let window = Duration::from_secs_f64(wanted).clamp(delay, longest);
     if rate * window.as_secs_f64() >= DATAGRAMS_PER_SLEEP {
         window
     } else {
@@ -466,6 +473,12 @@ mod tests {
         assert_eq!(gather_window(ms, 0.0), Duration::ZERO);
         // --batch-delay 0: never.
         assert_eq!(gather_window(Duration::ZERO, 1e6), Duration::ZERO);
+        // A short delay stretches 5 times; a long one is not stretched
+        // past 5 ms, and one past 5 ms not at all.
+        let tenth = Duration::from_micros(100);
+        assert_eq!(gather_window(tenth, 10_000.0), tenth * MAX_STRETCH);
+        assert_eq!(gather_window(ms * 2, 1_000.0), MAX_GATHER);
+        assert_eq!(gather_window(ms * 20, 1_000.0), ms * 20);
         for rate in [1.0, 10.0, 700.0, 3_000.0, 9_000.0, 1e5, 1e7] {
             let window = gather_window(ms, rate);
             assert!(window <= ms * MAX_STRETCH, "{rate}: {window:?}");
