@@ -148,8 +148,9 @@ struct Common {
     /// Extra argument for recvstats (repeatable).
     #[arg(long = "recvstats-arg", allow_hyphen_values = true)]
     recvstats_args: Vec<String>,
-    /// Nice value for recvstats, the bare loop and this sender (negative
-    /// needs root; keeps other work on a shared machine from deciding).
+    /// Nice value for recvstats, the bare loop and this sender, and for
+    /// their scheduling autogroup where the kernel has them (negative needs
+    /// root; keeps other work on a shared machine from deciding).
     #[arg(long, allow_hyphen_values = true)]
     nice: Option<i32>,
     /// Pin this sender to the first CPU, recvstats and the bare loop to the
@@ -240,6 +241,12 @@ fn setup(common: &Common) -> Result<Setup> {
     };
     if let Some(nice) = common.nice {
         bench::renice(0, nice)?;
+        // Else the nice value orders us only within our session's group.
+        if bench::renice_autogroup(nice)? {
+            eprintln!("# nice {nice} on this process and on its own scheduling autogroup");
+        } else {
+            eprintln!("# nice {nice} on this process only (no autogroup of its own: started from an interactive shell, or autogroups off)");
+        }
     }
     if common.pin {
         bench::pin(0, 0)?;

@@ -105,6 +105,34 @@ pub fn renice(pid: u32, nice: i32) -> Result<()> {
     Ok(())
 }
 
+/// Sets the nice value of this process's scheduling autogroup
+/// (`/proc/self/autogroup`), which recvstats and the bare loop, started
+/// from it, share. With autogroup scheduling (`kernel.sched_autogroup_enabled`
+/// = 1, the default on most distributions) a process's own nice value only
+/// orders it within its session's group, and every group gets an equal
+/// share of a CPU: another session's build on the receivers' CPU then
+/// takes half or more of it, whatever `--nice` says. So this process first
+/// starts a session of its own (`setsid`: a new autogroup, holding only it
+/// and the processes it starts), then renices that group; the caller's
+/// shell and its other work keep theirs. Returns whether it did (false
+/// where autogroups are off or absent, or when this process leads its
+/// process group, as a command typed in an interactive shell does: then
+/// `setsid` is refused and nothing changes).
+pub fn renice_autogroup(nice: i32) -> Result<bool> {
+    let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+        .is_ok_and(|v| v.trim() == "1");
+    if !enabled {
+        return Ok(false);
+    }
+    // SAFETY: setsid has no memory-safety preconditions.
+    if unsafe { libc::setsid() } < 0 {
+        return Ok(false);
+    }
+    std::fs::write("/proc/self/autogroup", nice.to_string())
+        .map_err(|e| Error(format!("cannot set nice {nice} on this autogroup: {e}")))?;
+    Ok(true)
+}
+
 /// A receiver under test: recvstats or the bare loop.
 trait Target {
     fn name(&self) -> &'static str;
