@@ -9,9 +9,10 @@
 # where it applies, against the bare receive loop (`beostat-loadgen sink`:
 # recvstats' socket setup and recvmmsg, counting only):
 #   ingest   highest lossless rate of each, swept alternately in one run
-#   cost     CPU microseconds per node update at 1,000 and 10,000/s
-#   latency  send -> visible to a reader, p50/p99, at 10,000/s
-#   memory   shm bytes per node and recvstats' RSS at 1,000/10,000/50,000
+#   cost     CPU microseconds per node update, side by side with the plain
+#            bare recvmmsg loop: 1,000 nodes at 1,000/s, 10,000 at 10,000/s
+#   latency  send -> visible to a reader, p50/p99, at 1,000/s and 10,000/s
+#   memory   shm bytes per node and recvstats' RSS at 10,000 and 50,000
 # then the criterion benchmarks (parsers in MB/s, Ingest::datagram).
 #
 # As root, the receivers are pinned to the last CPU and the sender to the
@@ -19,9 +20,12 @@
 # less of the result (BENCH_PLACE="" turns that off). Knobs, with defaults:
 #     BENCH_NODES=10000 BENCH_REPEATS=3 (ingest sweeps) BENCH_INGEST_START=150000
 #     BENCH_INGEST_STEP=1.05 (the sweep's first rate and factor; 5 % steps
-#     resolve the ratio to the bare loop to about 5 %) BENCH_COST_REPEATS=5
-#     BENCH_COST_SECONDS=10 BENCH_LATENCY_SECONDS=30 BENCH_LATENCY_REPEATS=3
-#     BENCH_MEMORY_NODES=1000,10000,50000 BENCH_CRITERION=1 (0 skips it)
+#     resolve the ratio to the bare loop to about 5 %) BENCH_COST_REPEATS=3
+#     BENCH_COST_SECONDS=20 BENCH_LATENCY_SECONDS=30 BENCH_LATENCY_REPEATS=3
+#     BENCH_MEMORY_NODES=10000,50000 BENCH_CRITERION=1 (0 skips it)
+#     BENCH_SHAPE="--cpus 8 --interfaces 4" (every node an 8-CPU node with 4
+#     interfaces, a 799-byte datagram as sendstats sends; "" for the mix of
+#     1 to 256 CPUs; the memory run measures both)
 #     BENCH_ONLY="ingest cost latency memory" (a subset)
 # Scratch files go to /dev/shm (a tmpfs, as /var/shm is) and are removed.
 # This is a benchmark, not a test: it fails only if something cannot run.
@@ -31,11 +35,12 @@ nodes=${BENCH_NODES:-10000}
 repeats=${BENCH_REPEATS:-3}
 ingest_start=${BENCH_INGEST_START:-150000}
 ingest_step=${BENCH_INGEST_STEP:-1.05}
-cost_repeats=${BENCH_COST_REPEATS:-5}
-cost_seconds=${BENCH_COST_SECONDS:-10}
+cost_repeats=${BENCH_COST_REPEATS:-3}
+cost_seconds=${BENCH_COST_SECONDS:-20}
 latency_seconds=${BENCH_LATENCY_SECONDS:-30}
 latency_repeats=${BENCH_LATENCY_REPEATS:-3}
-memory_nodes=${BENCH_MEMORY_NODES:-1000,10000,50000}
+memory_nodes=${BENCH_MEMORY_NODES:-10000,50000}
+shape=${BENCH_SHAPE-"--cpus 8 --interfaces 4"}
 criterion=${BENCH_CRITERION:-1}
 only=${BENCH_ONLY:-ingest cost latency memory}
 if [ -z "${BENCH_PLACE+set}" ]; then
@@ -57,13 +62,15 @@ work=/dev/shm
 common=(--recvstats "$target/release/recvstats" --work-dir "$work")
 # shellcheck disable=SC2206 # $place is a list of options
 common+=($place)
+# shellcheck disable=SC2206 # $shape is a list of options
+shaped=("${common[@]}" $shape)
 
 model=$(LC_ALL=C lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1)
 echo "# cpu: ${model:-unknown}; cores: $(nproc); kernel: $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown); placement: ${place:-none}"
 echo "# command: BENCH_NODES=$nodes BENCH_REPEATS=$repeats BENCH_INGEST_START=$ingest_start BENCH_INGEST_STEP=$ingest_step BENCH_COST_REPEATS=$cost_repeats" \
     "BENCH_COST_SECONDS=$cost_seconds BENCH_LATENCY_SECONDS=$latency_seconds" \
-    "BENCH_LATENCY_REPEATS=$latency_repeats BENCH_MEMORY_NODES=$memory_nodes" \
+    "BENCH_LATENCY_REPEATS=$latency_repeats BENCH_MEMORY_NODES=$memory_nodes BENCH_SHAPE=\"$shape\"" \
     "BENCH_CRITERION=$criterion BENCH_ONLY=\"$only\" scripts/bench-ingest.sh"
 
 run() {
@@ -76,22 +83,26 @@ for what in $only; do
     case $what in
     ingest)
         echo "## ingest: highest lossless rate, recvstats and the bare loop"
-        run ingest "${common[@]}" --nodes "$nodes" --repeats "$repeats" \
+        run ingest "${shaped[@]}" --nodes "$nodes" --repeats "$repeats" \
             --start "$ingest_start" --step "$ingest_step"
         ;;
     cost)
-        echo "## cost at the normal operating point"
-        run cost "${common[@]}" --nodes "$nodes" --repeats "$cost_repeats" --seconds "$cost_seconds"
+        echo "## cost at the normal operating point: 1,000 nodes at 1,000/s, 10,000 at 10,000/s"
+        run cost "${shaped[@]}" --nodes 1000 --rates 1000 --repeats "$cost_repeats" --seconds "$cost_seconds"
+        run cost "${shaped[@]}" --nodes 10000 --rates 10000 --repeats "$cost_repeats" --seconds "$cost_seconds"
         ;;
     latency)
-        echo "## latency, send -> visible in shared memory, 10,000/s"
+        echo "## latency, send -> visible in shared memory, 1,000/s (1,000 nodes) and 10,000/s (10,000 nodes)"
         for i in $(seq "$latency_repeats"); do
-            run latency "${common[@]}" --nodes "$nodes" --seconds "$latency_seconds"
+            run latency "${shaped[@]}" --nodes 1000 --rate 1000 --stride 2 --seconds "$latency_seconds"
+            run latency "${shaped[@]}" --nodes 10000 --rate 10000 --seconds "$latency_seconds"
         done
         ;;
     memory)
-        echo "## memory"
-        run memory "${common[@]}" --nodes "$memory_nodes"
+        echo "## memory: 8-CPU nodes with 4 interfaces, then the mix of 1 to 256 CPUs"
+        run memory "${common[@]}" --cpus 8 --interfaces 4 --nodes "$memory_nodes"
+        # The mix at 50,000 nodes needs more than the default 256 MiB.
+        run memory "${common[@]}" --recvstats-arg=--max-shm-mib=1024 --nodes "$memory_nodes"
         ;;
     *)
         echo "unknown measurement $what (BENCH_ONLY)" >&2

@@ -3,7 +3,8 @@
 //! docs/PERFORMANCE.md and `beostat-loadgen --help`.
 
 use beostat::loadgen::bench::{self, CostOptions, IngestOptions, LatencyOptions, Setup};
-use beostat::loadgen::payload::{Pool, PoolOptions};
+use beostat::loadgen::payload::{Pool, PoolOptions, Shape};
+use beostat::loadgen::replay::{self, ReplayOptions};
 use beostat::loadgen::sender::Sender;
 use beostat::loadgen::sink::{self, Counts};
 use beostat::loadgen::{Error, Result};
@@ -39,6 +40,49 @@ enum Command {
     Latency(LatencyArgs),
     /// Shared memory and resident memory by cluster size.
     Memory(MemoryArgs),
+    /// Replay the receive path without timing (for callgrind instruction
+    /// counts: scripts/bench-callgrind.sh).
+    Replay(ReplayArgs),
+}
+
+/// One shape for every simulated node (both or neither).
+#[derive(Args, Debug, Clone, Copy)]
+struct ShapeArgs {
+    /// Every node has this many CPUs (with --interfaces) [default: a mix of
+    /// 1 to 256 CPUs].
+    #[arg(long, requires = "interfaces")]
+    cpus: Option<u32>,
+    /// Every node has this many network interfaces, lo included (with
+    /// --cpus).
+    #[arg(long, requires = "cpus")]
+    interfaces: Option<u32>,
+}
+
+impl ShapeArgs {
+    fn shape(self) -> Result<Option<Shape>> {
+        match (self.cpus, self.interfaces) {
+            (Some(cpus), Some(interfaces)) => Shape::new(cpus, interfaces).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct ReplayArgs {
+    #[command(flatten)]
+    shape: ShapeArgs,
+    /// Simulated nodes.
+    #[arg(long, default_value_t = 1000)]
+    nodes: u32,
+    /// Simulated datagrams per second (decides datagrams per wakeup).
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// Simulated seconds.
+    #[arg(long, default_value_t = 5)]
+    seconds: u32,
+    /// Scratch directory for the shm files (a tmpfs).
+    #[arg(long, default_value = "/dev/shm")]
+    work_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -67,6 +111,8 @@ struct SendArgs {
     /// Do not start with every node's full report (static data).
     #[arg(long)]
     no_full: bool,
+    #[command(flatten)]
+    shape: ShapeArgs,
     /// Print the result as one JSON object.
     #[arg(long)]
     json: bool,
@@ -83,6 +129,9 @@ struct SinkArgs {
     /// Milliseconds to let datagrams gather before a drain (recvstats').
     #[arg(long, default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0)]
     batch_delay: f64,
+    /// The plain loop instead: one blocking recvmmsg per wakeup, no pacing.
+    #[arg(long)]
+    plain: bool,
 }
 
 #[derive(Args, Debug)]
@@ -99,14 +148,17 @@ struct Common {
     /// Extra argument for recvstats (repeatable).
     #[arg(long = "recvstats-arg", allow_hyphen_values = true)]
     recvstats_args: Vec<String>,
-    /// Nice value for recvstats, the bare loop and this sender (negative
-    /// needs root; keeps other work on a shared machine from deciding).
+    /// Nice value for recvstats, the bare loop and this sender, and for
+    /// their scheduling autogroup where the kernel has them (negative needs
+    /// root; keeps other work on a shared machine from deciding).
     #[arg(long, allow_hyphen_values = true)]
     nice: Option<i32>,
     /// Pin this sender to the first CPU, recvstats and the bare loop to the
     /// last.
     #[arg(long)]
     pin: bool,
+    #[command(flatten)]
+    shape: ShapeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -189,6 +241,12 @@ fn setup(common: &Common) -> Result<Setup> {
     };
     if let Some(nice) = common.nice {
         bench::renice(0, nice)?;
+        // Else the nice value orders us only within our session's group.
+        if bench::renice_autogroup(nice)? {
+            eprintln!("# nice {nice} on this process and on its own scheduling autogroup");
+        } else {
+            eprintln!("# nice {nice} on this process only (no autogroup of its own: started from an interactive shell, or autogroups off)");
+        }
     }
     if common.pin {
         bench::pin(0, 0)?;
@@ -201,6 +259,7 @@ fn setup(common: &Common) -> Result<Setup> {
         work_dir: common.work_dir.clone(),
         batch_delay_ms: common.batch_delay,
         recvstats_args: common.recvstats_args.clone(),
+        shape: common.shape.shape()?,
     })
 }
 
@@ -212,12 +271,15 @@ fn send(args: &SendArgs) -> Result<()> {
         )));
     }
     let started = Instant::now();
-    let pool = Pool::build(&PoolOptions {
-        nodes: args.nodes,
-        first_node: args.first_node,
-        variants: args.variants,
-        max_bytes: 1 << 30,
-    })?;
+    let pool = Pool::build_shaped(
+        &PoolOptions {
+            nodes: args.nodes,
+            first_node: args.first_node,
+            variants: args.variants,
+            max_bytes: 1 << 30,
+        },
+        args.shape.shape()?,
+    )?;
     eprintln!(
         "pool: {} nodes, {} variants, {:.1} MB, {} bytes per dynamic datagram on average, built in {:.1} s",
         pool.nodes(),
@@ -270,12 +332,44 @@ fn sink(args: &SinkArgs) -> Result<()> {
         signal_hook::flag::register(signal, Arc::clone(&stop))
             .map_err(|e| Error(format!("signal handler: {e}")))?;
     }
+    if args.plain {
+        return sink::run_plain(args.port, &counts, &stop);
+    }
     sink::run(
         args.port,
         &counts,
         Duration::from_secs_f64(args.batch_delay / 1000.0),
         &stop,
     )
+}
+
+fn replay(args: &ReplayArgs) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let shape = args.shape.shape()?;
+    let dir = args
+        .work_dir
+        .join(format!("beostat-replay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::DirBuilder::new()
+        .mode(0o755)
+        .create(&dir)
+        .map_err(|e| Error(format!("{}: {e}", dir.display())))?;
+    let result = replay::run(
+        &ReplayOptions {
+            nodes: args.nodes,
+            rate: args.rate,
+            seconds: args.seconds,
+            shape,
+        },
+        &dir,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let replayed = result?;
+    println!(
+        "datagrams {} wakeups {} per_wakeup {}",
+        replayed.datagrams, replayed.wakeups, replayed.per_wakeup
+    );
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -324,6 +418,7 @@ fn run(cli: Cli) -> Result<()> {
             print!("{table}");
             Ok(())
         }
+        Command::Replay(args) => replay(&args),
         Command::Memory(args) => {
             let table = bench::memory_use(&setup(&args.common)?, &args.nodes)?;
             print!("{table}");

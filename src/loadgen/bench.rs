@@ -7,8 +7,8 @@
 //! and the median reported, and recvstats and the bare loop are measured in
 //! the same run, alternately, so that both see the same machine.
 
-use super::measure::{cpu_ns, file_usage, free_port, memory, udp_bound, udp_drops};
-use super::payload::{Pool, PoolOptions};
+use super::measure::{cpu_ns, cpu_stat_ns, file_usage, free_port, memory, udp_bound, udp_drops};
+use super::payload::{Pool, PoolOptions, Shape};
 use super::sender::{Sender, Watch};
 use super::sink::Counts;
 use super::{Error, Result};
@@ -44,6 +44,9 @@ pub struct Setup {
     /// the last, so the receiver under test has one core to itself (as
     /// far as this machine's other work allows) and does not migrate.
     pub pin: bool,
+    /// Every simulated node of this shape (`--cpus`, `--interfaces`);
+    /// `None`: the mix of 1 to 256 CPUs.
+    pub shape: Option<Shape>,
 }
 
 /// Restricts process `pid` (0: this process) to CPU `cpu`.
@@ -100,6 +103,34 @@ pub fn renice(pid: u32, nice: i32) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Sets the nice value of this process's scheduling autogroup
+/// (`/proc/self/autogroup`), which recvstats and the bare loop, started
+/// from it, share. With autogroup scheduling (`kernel.sched_autogroup_enabled`
+/// = 1, the default on most distributions) a process's own nice value only
+/// orders it within its session's group, and every group gets an equal
+/// share of a CPU: another session's build on the receivers' CPU then
+/// takes half or more of it, whatever `--nice` says. So this process first
+/// starts a session of its own (`setsid`: a new autogroup, holding only it
+/// and the processes it starts), then renices that group; the caller's
+/// shell and its other work keep theirs. Returns whether it did (false
+/// where autogroups are off or absent, or when this process leads its
+/// process group, as a command typed in an interactive shell does: then
+/// `setsid` is refused and nothing changes).
+pub fn renice_autogroup(nice: i32) -> Result<bool> {
+    let enabled = std::fs::read_to_string("/proc/sys/kernel/sched_autogroup_enabled")
+        .is_ok_and(|v| v.trim() == "1");
+    if !enabled {
+        return Ok(false);
+    }
+    // SAFETY: setsid has no memory-safety preconditions.
+    if unsafe { libc::setsid() } < 0 {
+        return Ok(false);
+    }
+    std::fs::write("/proc/self/autogroup", nice.to_string())
+        .map_err(|e| Error(format!("cannot set nice {nice} on this autogroup: {e}")))?;
+    Ok(true)
 }
 
 /// A receiver under test: recvstats or the bare loop.
@@ -230,11 +261,13 @@ pub struct Sink {
     port: u16,
     counts: Counts,
     count_file: PathBuf,
+    plain: bool,
 }
 
 impl Sink {
-    /// Starts the sink on a free port and waits until it listens.
-    pub fn start(setup: &Setup) -> Result<Self> {
+    /// Starts the sink on a free port and waits until it listens: with
+    /// recvstats' pacing, or `plain` (one blocking `recvmmsg` per wakeup).
+    pub fn start(setup: &Setup, plain: bool) -> Result<Self> {
         let port = free_port().map_err(|e| Error(format!("free port: {e}")))?;
         let count_file = setup
             .work_dir
@@ -250,6 +283,9 @@ impl Sink {
         if let Some(ms) = setup.batch_delay_ms {
             command.args(["--batch-delay", &ms.to_string()]);
         }
+        if plain {
+            command.arg("--plain");
+        }
         let child = command
             .spawn()
             .map_err(|e| Error(format!("start the sink: {e}")))?;
@@ -261,6 +297,7 @@ impl Sink {
             port,
             counts,
             count_file,
+            plain,
         })
     }
 }
@@ -273,7 +310,11 @@ impl Drop for Sink {
 
 impl Target for Sink {
     fn name(&self) -> &'static str {
-        "bare loop"
+        if self.plain {
+            "bare recvmmsg loop"
+        } else {
+            "bare loop"
+        }
     }
     fn pid(&self) -> u32 {
         self.process.child.id()
@@ -333,8 +374,10 @@ pub struct Trial {
     pub received: u64,
     /// Kernel drops on the target's socket (receive buffer full).
     pub kernel_drops: u64,
-    /// CPU time of the target, ns.
+    /// CPU time of the target, ns (scheduler's count, `schedstat`).
     pub cpu_ns: u64,
+    /// CPU time of the target from `/proc/PID/stat` (`utime + stime`), ns.
+    pub cpu_stat_ns: u64,
     /// Wall time of the run, ns.
     pub wall_ns: u64,
     /// Context switches of the target (voluntary: each is a sleep).
@@ -349,6 +392,10 @@ impl Trial {
     /// CPU microseconds per datagram received.
     pub fn cpu_us_per_datagram(&self) -> f64 {
         self.cpu_ns as f64 / 1000.0 / self.received.max(1) as f64
+    }
+    /// The same from `/proc/PID/stat`.
+    pub fn stat_us_per_datagram(&self) -> f64 {
+        self.cpu_stat_ns as f64 / 1000.0 / self.received.max(1) as f64
     }
     /// Share of one core used.
     pub fn cpu_share(&self) -> f64 {
@@ -388,6 +435,7 @@ fn trial(
     let before = target.received();
     let drops = udp_drops(target.port());
     let cpu = cpu_ns(target.pid()).unwrap_or(0);
+    let cpu_stat = cpu_stat_ns(target.pid()).unwrap_or(0);
     let switches = voluntary_switches(target.pid());
     let start = Instant::now();
     let sent = sender.send_dynamic(rate, Some(duration), None, watch);
@@ -400,6 +448,9 @@ fn trial(
         received,
         kernel_drops: udp_drops(target.port()).saturating_sub(drops),
         cpu_ns: cpu_ns(target.pid()).unwrap_or(0).saturating_sub(cpu),
+        cpu_stat_ns: cpu_stat_ns(target.pid())
+            .unwrap_or(0)
+            .saturating_sub(cpu_stat),
         wall_ns: wall_ns.min(sent.elapsed.as_nanos() as u64 + 1),
         switches: voluntary_switches(target.pid()).saturating_sub(switches),
     }
@@ -430,8 +481,8 @@ fn warm_up(sender: &mut Sender, target: &dyn Target) -> Result<()> {
 /// full report; it is left connected to the bare loop.
 fn start_both(setup: &Setup, nodes: u32, tag: &str) -> Result<(Recvstats, Sink, Sender)> {
     let recvstats = Recvstats::start(setup, nodes, tag)?;
-    let sink = Sink::start(setup)?;
-    let mut sender = build_sender(nodes, 4, loopback(recvstats.port()))?;
+    let sink = Sink::start(setup, false)?;
+    let mut sender = build_sender(setup, nodes, 4, loopback(recvstats.port()))?;
     for target in [&recvstats as &dyn Target, &sink] {
         sender.connect(loopback(target.port()))?;
         warm_up(&mut sender, target)?;
@@ -452,17 +503,22 @@ fn median(values: &mut [f64]) -> f64 {
     }
 }
 
-fn build_sender(nodes: u32, variants: u32, target: SocketAddr) -> Result<Sender> {
+fn build_sender(setup: &Setup, nodes: u32, variants: u32, target: SocketAddr) -> Result<Sender> {
     let started = Instant::now();
-    let pool = Pool::build(&PoolOptions {
-        nodes,
-        first_node: 0,
-        variants,
-        max_bytes: 512 << 20,
-    })?;
+    let pool = Pool::build_shaped(
+        &PoolOptions {
+            variants,
+            ..PoolOptions::new(nodes)
+        },
+        setup.shape,
+    )?;
     eprintln!(
-        "# pool: {} nodes, {} variants, {:.1} MB, dynamic datagrams {} bytes on average; built in {:.1} s",
+        "# pool: {} nodes ({}), {} variants, {:.1} MB, dynamic datagrams {} bytes on average; built in {:.1} s",
         pool.nodes(),
+        setup.shape.map_or_else(
+            || "mixed shapes, 1 to 256 CPUs".to_owned(),
+            |s| format!("{} CPUs, {} interfaces each", s.cpus, s.interfaces)
+        ),
         pool.variants(),
         pool.bytes() as f64 / 1e6,
         pool.dynamic_average(),
@@ -599,40 +655,56 @@ pub struct CostOptions {
     pub repeats: u32,
 }
 
-/// CPU time per node update at fixed (normal) rates, for recvstats and the
-/// bare loop.
+/// CPU time per node update at fixed (normal) rates: recvstats, the plain
+/// bare loop (one blocking `recvmmsg` per wakeup) and the bare loop with
+/// recvstats' pacing, alternately in the same run; CPU from the scheduler
+/// (`schedstat`) and from `/proc/PID/stat`.
 pub fn cost(setup: &Setup, options: &CostOptions) -> Result<String> {
     let (recvstats, sink, mut sender) = start_both(setup, options.nodes, "cost")?;
-    let targets: [&dyn Target; 2] = [&recvstats, &sink];
+    let plain = Sink::start(setup, true)?;
+    sender.connect(loopback(plain.port()))?;
+    warm_up(&mut sender, &plain)?;
+    let targets: [&dyn Target; 3] = [&recvstats, &plain, &sink];
     let duration = Duration::from_secs_f64(options.seconds);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| rate | target | runs | CPU µs per update (median) | min | max | datagrams/wakeup | lost |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "{} nodes, {} s per run\n\n| rate | target | runs | CPU µs per update (median, schedstat) | min | max | /proc/PID/stat µs (median) | datagrams/wakeup | lost |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        options.nodes, options.seconds
     );
     for &rate in &options.rates {
-        let mut results: [Vec<Trial>; 2] = [Vec::new(), Vec::new()];
+        let mut results: [Vec<Trial>; 3] = [Vec::new(), Vec::new(), Vec::new()];
         for _ in 0..options.repeats {
             for (i, target) in targets.iter().enumerate() {
                 sender.connect(loopback(target.port()))?;
                 results[i].push(trial(&mut sender, *target, rate, duration, None));
             }
         }
-        for (i, name) in ["recvstats", "bare loop"].iter().enumerate() {
+        let mut medians = [0.0; 3];
+        for (i, target) in targets.iter().enumerate() {
             let mut us: Vec<f64> = results[i].iter().map(Trial::cpu_us_per_datagram).collect();
+            let mut stat: Vec<f64> = results[i].iter().map(Trial::stat_us_per_datagram).collect();
             let mut wake: Vec<f64> = results[i].iter().map(Trial::per_wakeup).collect();
             let lost: u64 = results[i].iter().map(Trial::lost).sum();
             let min = us.iter().copied().fold(f64::INFINITY, f64::min);
             let max = us.iter().copied().fold(0.0, f64::max);
+            medians[i] = median(&mut us);
             let _ = writeln!(
                 out,
-                "| {rate:.0}/s | {name} | {} | **{:.2}** | {min:.2} | {max:.2} | {:.1} | {lost} |",
+                "| {rate:.0}/s | {} | {} | **{:.2}** | {min:.2} | {max:.2} | {:.2} | {:.1} | {lost} |",
+                target.name(),
                 options.repeats,
-                median(&mut us),
+                medians[i],
+                median(&mut stat),
                 median(&mut wake)
             );
             eprintln!("{}", out.lines().last().unwrap_or(""));
         }
+        let _ = writeln!(
+            out,
+            "| {rate:.0}/s | recvstats / bare recvmmsg loop | | **{:.2}×** | | | | | |",
+            medians[0] / medians[1]
+        );
     }
     Ok(out)
 }
@@ -655,7 +727,7 @@ pub struct LatencyOptions {
 /// Latency from send to visible in shared memory.
 pub fn latency(setup: &Setup, options: &LatencyOptions) -> Result<String> {
     let recvstats = Recvstats::start(setup, options.nodes, "latency")?;
-    let mut sender = build_sender(options.nodes, 4, loopback(recvstats.port()))?;
+    let mut sender = build_sender(setup, options.nodes, 4, loopback(recvstats.port()))?;
     warm_up(&mut sender, &recvstats)?;
     // One round first, so every watched node has a record whose time is
     // older than what the measured run sends.
@@ -764,11 +836,11 @@ pub fn memory_use(setup: &Setup, node_counts: &[u32]) -> Result<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "| nodes | records | max CPUs | node file size | allocated | allocated per node | recvstats VmRSS | RssAnon | RssShmem | RssFile |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        "| nodes | records | max CPUs | node file size | allocated | allocated per node | recvstats VmRSS | RssAnon | RssShmem | RssFile | RAM per node (allocated + RssAnon) |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     );
     for &nodes in node_counts {
         let recvstats = Recvstats::start(setup, nodes, "memory")?;
-        let mut sender = build_sender(nodes, 1, loopback(recvstats.port()))?;
+        let mut sender = build_sender(setup, nodes, 1, loopback(recvstats.port()))?;
         warm_up(&mut sender, &recvstats)?;
         let before = recvstats.received();
         // Two dynamic rounds: every record then holds a current and a
@@ -792,7 +864,7 @@ pub fn memory_use(setup: &Setup, node_counts: &[u32]) -> Result<String> {
         let m = memory(recvstats.pid()).unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {nodes} | {} | {} | {:.1} MB | {:.1} MB | {:.0} B | {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB |",
+            "| {nodes} | {} | {} | {:.1} MB | {:.1} MB | {:.0} B | {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB | {:.0} B |",
             control.records,
             control.max_cpus,
             size as f64 / 1e6,
@@ -802,6 +874,7 @@ pub fn memory_use(setup: &Setup, node_counts: &[u32]) -> Result<String> {
             m.anon_kib as f64 / 1024.0 * 1.048576,
             m.shmem_kib as f64 / 1024.0 * 1.048576,
             m.file_kib as f64 / 1024.0 * 1.048576,
+            (allocated as f64 + m.anon_kib as f64 * 1024.0) / f64::from(nodes),
         );
         eprintln!("{}", out.lines().last().unwrap_or(""));
     }

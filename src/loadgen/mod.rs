@@ -6,8 +6,10 @@
 //! ([`payload`]); sending them over loopback at a chosen total rate with
 //! `sendmmsg` ([`sender`]); the bare receive loop that gives the machine's
 //! physical limit ([`sink`]); reading CPU time, memory and kernel drops of
-//! a process from /proc ([`measure`]); and the measurements themselves,
-//! which start recvstats and the bare loop and print tables ([`bench`]).
+//! a process from /proc ([`measure`]); the measurements themselves,
+//! which start recvstats and the bare loop and print tables ([`bench`]);
+//! and a deterministic replay of the receive path for instruction counts
+//! under callgrind ([`replay`]).
 //!
 //! It is a tool for the bench and for CI smoke tests: recvstats and
 //! libbeostat never depend on it. It only ever sends to loopback addresses.
@@ -15,6 +17,7 @@
 pub mod bench;
 pub mod measure;
 pub mod payload;
+pub mod replay;
 pub mod sender;
 pub mod sink;
 

@@ -2,7 +2,8 @@
 //! the pool of datagrams encoded from them before a run.
 //!
 //! Every node has a fixed shape (CPU count from 1 to 256, 2 to 6 network
-//! interfaces, memory size) and counters that grow from one interval to the
+//! interfaces, memory size; or one shape for every node, [`Shape`]) and
+//! counters that grow from one interval to the
 //! next as a busy machine's do. The texts are made as the kernel prints
 //! them, then condensed and encoded exactly as sendstats does
 //! ([`crate::protocol::condense_stat`] and friends, then
@@ -22,8 +23,45 @@ use std::ops::Range;
 /// CPU counts of the simulated nodes, node `n` has `CPU_COUNTS[n % 12]`:
 /// 1 to 256, 57 on average (a mix of old and new machines).
 pub const CPU_COUNTS: [u32; 12] = [1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 256];
-/// Interface names, in /proc/net/dev order; a node has the first 2 to 6.
+/// Interface names, in /proc/net/dev order; a node of the mix has the
+/// first 2 to 6 (a fixed [`Shape`] may ask for more: `eth3`, `eth4`...).
 const INTERFACES: [&str; 6] = ["lo", "eth0", "eth1", "ib0", "ib1", "eth2"];
+/// Most interfaces a fixed [`Shape`] may have (recvstats records 32).
+pub const MAX_INTERFACES: u32 = 32;
+
+/// One shape for every simulated node (`--cpus`, `--interfaces`), instead
+/// of the mix of [`NodeShape::of`]: e.g. 8 CPUs and 4 interfaces, so that
+/// every datagram is what sendstats sends for such a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Online CPUs (1 to 4096).
+    pub cpus: u32,
+    /// Network interfaces, `lo` first (1 to [`MAX_INTERFACES`]).
+    pub interfaces: u32,
+}
+
+impl Shape {
+    /// Checks the bounds.
+    pub fn new(cpus: u32, interfaces: u32) -> Result<Self> {
+        if !(1..=4096).contains(&cpus) {
+            return Err(Error(format!("--cpus {cpus}: not between 1 and 4096")));
+        }
+        if !(1..=MAX_INTERFACES).contains(&interfaces) {
+            return Err(Error(format!(
+                "--interfaces {interfaces}: not between 1 and {MAX_INTERFACES}"
+            )));
+        }
+        Ok(Shape { cpus, interfaces })
+    }
+}
+
+/// Name of interface `index` of a node.
+fn interface_name(index: usize) -> std::borrow::Cow<'static, str> {
+    match INTERFACES.get(index) {
+        Some(name) => (*name).into(),
+        None => format!("eth{}", index - 3).into(),
+    }
+}
 /// Byte offset of the sequence number in the datagram header (docs/PROTOCOL.md).
 pub const SEQUENCE_OFFSET: usize = 12;
 /// Byte offset of the sender's time in the datagram header.
@@ -54,6 +92,17 @@ impl NodeShape {
             interfaces: 2 + (n / 12) % 5,
             seed: splitmix(u64::from(n) ^ 0x5eed_beef),
         }
+    }
+
+    /// The shape of node `node` in a cluster where every node is `shape`
+    /// (`None`: the mix of [`NodeShape::of`]).
+    pub fn with(node: i32, shape: Option<Shape>) -> Self {
+        let mut of = NodeShape::of(node);
+        if let Some(shape) = shape {
+            of.cpus = shape.cpus;
+            of.interfaces = shape.interfaces;
+        }
+        of
     }
 }
 
@@ -133,11 +182,8 @@ pub fn texts(shape: &NodeShape, interval: u32, full: bool, raw: &mut String, out
          face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets \
          errs drop fifo colls carrier compressed\n",
     );
-    for (i, name) in INTERFACES
-        .iter()
-        .take(shape.interfaces as usize)
-        .enumerate()
-    {
+    for i in 0..shape.interfaces as usize {
+        let name = interface_name(i);
         let salt = 2000 + 100 * i as u64;
         let rx_rate = 1 + pick(seed, salt, 100_000_000);
         let tx_rate = 1 + pick(seed, salt + 1, 100_000_000);
@@ -275,6 +321,18 @@ pub struct PoolOptions {
     pub max_bytes: usize,
 }
 
+impl PoolOptions {
+    /// The usual options: `nodes` nodes from 0, 4 variants, 512 MB at most.
+    pub fn new(nodes: u32) -> Self {
+        PoolOptions {
+            nodes,
+            first_node: 0,
+            variants: 4,
+            max_bytes: 512 << 20,
+        }
+    }
+}
+
 /// Every datagram a run sends, encoded once.
 ///
 /// One full report per node (static data included, maybe in several
@@ -294,9 +352,14 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Makes and encodes every report (this takes about a second per 10,000
-    /// nodes and variant).
+    /// Makes and encodes every report of the mix of node shapes (this takes
+    /// about a second per 10,000 nodes and variant).
     pub fn build(options: &PoolOptions) -> Result<Pool> {
+        Self::build_shaped(options, None)
+    }
+
+    /// [`Pool::build`] with every node of `shape` (`None`: the mix).
+    pub fn build_shaped(options: &PoolOptions, shape: Option<Shape>) -> Result<Pool> {
         let nodes = options.nodes.max(1);
         let mut pool = Pool {
             arena: Vec::new(),
@@ -311,7 +374,7 @@ impl Pool {
         let mut raw = String::new();
         let mut texts_buffer = Status::default();
         for i in 0..nodes {
-            let shape = NodeShape::of(options.first_node + i as i32);
+            let shape = NodeShape::with(options.first_node + i as i32, shape);
             texts(&shape, 0, true, &mut raw, &mut texts_buffer);
             pool.encode(&mut encoder, &shape, &texts_buffer, true)?;
             pool.full_index.push(pool.full.len());
@@ -325,7 +388,7 @@ impl Pool {
                 }
             }
             for i in 0..nodes {
-                let shape = NodeShape::of(options.first_node + i as i32);
+                let shape = NodeShape::with(options.first_node + i as i32, shape);
                 texts(&shape, variant + 1, false, &mut raw, &mut texts_buffer);
                 pool.encode(&mut encoder, &shape, &texts_buffer, false)?;
             }
@@ -508,5 +571,32 @@ mod tests {
         })
         .unwrap();
         assert_eq!(pool.variants(), 1);
+    }
+
+    #[test]
+    fn a_fixed_shape_gives_every_node_that_many_cpus_and_interfaces() {
+        let shape = Shape::new(8, 4).unwrap();
+        let pool = Pool::build_shaped(&PoolOptions::new(30), Some(shape)).unwrap();
+        for node in 0..30 {
+            let datagram = decode(&pool.arena()[pool.dynamic(1, node)]).unwrap();
+            let stat =
+                stat::parse(std::str::from_utf8(datagram.get(SectionTag::Stat).unwrap()).unwrap())
+                    .unwrap();
+            assert_eq!(stat.cpu_count, 8);
+            let nets = netdev::parse(
+                std::str::from_utf8(datagram.get(SectionTag::NetDev).unwrap()).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(nets.devices.len(), 4);
+        }
+        // Past the six named interfaces, names go on as eth3, eth4...
+        let wide = NodeShape::with(5, Some(Shape::new(2, 9).unwrap()));
+        let (mut raw, mut out) = (String::new(), Status::default());
+        texts(&wide, 1, false, &mut raw, &mut out);
+        let nets = netdev::parse(&out.net_dev).unwrap();
+        assert_eq!(nets.devices.len(), 9);
+        assert!(Shape::new(0, 4).is_err());
+        assert!(Shape::new(8, 0).is_err());
+        assert!(Shape::new(8, MAX_INTERFACES + 1).is_err());
     }
 }

@@ -1,10 +1,17 @@
 //! The bare receive loop: the physical limit recvstats is measured against.
 //!
 //! It opens its sockets with recvstats' own code ([`crate::recv::net::open`]:
-//! same receive-buffer request, same options), waits and drains with
-//! recvstats' own [`Pacing`] and [`BatchReceiver`], and does nothing with
-//! the datagrams but count them. The difference between its cost and
-//! recvstats' is what recvstats spends on the data.
+//! same receive-buffer request, same options) and does nothing with the
+//! datagrams but count them. Two loops:
+//!
+//! - [`run`] waits and drains with recvstats' own [`Pacing`] and
+//!   [`BatchReceiver`]: the difference between its cost and recvstats' is
+//!   what recvstats spends on the data;
+//! - [`run_plain`] (`--plain`) is the simplest receiver there is, one
+//!   blocking `recvmmsg` per wakeup on the IPv4 socket, no pacing: the
+//!   "bare recvmmsg loop" that recvstats, gmond and collectd are compared
+//!   with (docs/PERFORMANCE.md), which recvstats should beat at low rates
+//!   by waking less often.
 //!
 //! The counts are published in a small file (`--count-file`) that the
 //! benchmark maps, as recvstats publishes its counters in the control file.
@@ -99,6 +106,45 @@ pub fn run(port: u16, counts: &Counts, batch_delay: Duration, stop: &AtomicBool)
             last.datagrams += drained.datagrams;
             last.saturated |= drained.saturated;
         }
+    }
+    Ok(())
+}
+
+/// The plain loop: blocking `recvmmsg` (`MSG_WAITFORONE`) on the IPv4
+/// socket, one system call per wakeup, until `stop` is set (checked at
+/// least every 100 ms: the socket's receive timeout).
+pub fn run_plain(port: u16, counts: &Counts, stop: &AtomicBool) -> Result<()> {
+    let sockets = net::open(&NetOptions {
+        port,
+        interface: Some("lo".into()),
+        group_v4: crate::protocol::DEFAULT_GROUP_V4,
+        group_v6: crate::protocol::DEFAULT_GROUP_V6,
+    })?;
+    // recvstats' sockets are non-blocking (it waits in `poll`); this loop
+    // blocks in the receive itself, at most 100 ms.
+    sockets
+        .v4
+        .set_nonblocking(false)
+        .map_err(|e| Error(format!("blocking socket: {e}")))?;
+    sockets
+        .v4
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .map_err(|e| Error(format!("SO_RCVTIMEO: {e}")))?;
+    let fd = sockets.v4.as_raw_fd();
+    let mut receiver = BatchReceiver::new();
+    while !stop.load(Ordering::Relaxed) {
+        let count = match receiver.receive_blocking(fd) {
+            Ok(count) => count,
+            Err(e) => {
+                log::warn!("receive: {e}");
+                continue;
+            }
+        };
+        let bytes: usize = (0..count)
+            .filter_map(|index| receiver.datagram(index))
+            .map(|(datagram, _)| datagram.len())
+            .sum();
+        counts.add(count as u64, bytes as u64);
     }
     Ok(())
 }

@@ -2,16 +2,32 @@
 //!
 //! [`BatchReceiver`] owns a pool of receive slots and takes up to [`BATCH`]
 //! datagrams off a socket with one `recvmmsg`. [`Pacing`] decides how the
-//! loop waits between batches: at low rates it blocks in `poll` and drains
-//! each datagram as it comes; once datagrams come fast enough that a short
-//! fixed delay gathers several, it sleeps that delay before each drain so
-//! that one wakeup serves every datagram that arrived meanwhile. After a
-//! `poll`, only the sockets it reported are drained ([`Ready`]): a wakeup
-//! for one datagram costs `poll` and one `recvmmsg`, not one `recvmmsg` per
-//! socket. recvstats and the benchmark's bare receive loop
-//! (`beostat-loadgen sink`) share all of this, so the bare loop measures
-//! exactly what recvstats pays for the network, without the parsing and
-//! publishing.
+//! loop waits between batches. A wakeup is what a datagram costs at the
+//! rates clusters send (an idle vCPU woken for one datagram costs 11 to 45
+//! µs on the VM measured, with the host's load; parsing it, 2 to 6), so
+//! whenever a short sleep gathers at least
+//! [`DATAGRAMS_PER_SLEEP`] datagrams the loop sleeps before each drain and
+//! one wakeup serves all of them:
+//!
+//! - the sleep is `--batch-delay` (1 ms) at high rates, and is stretched
+//!   at low rates to gather about [`TARGET_PER_WAKEUP`] datagrams, never
+//!   past [`MAX_STRETCH`] times the delay nor past [`MAX_GATHER`] (5 ms;
+//!   a longer `--batch-delay` is not stretched). That is the bound: a
+//!   datagram, an update request or the answer to one, waits in the socket
+//!   at most 5 ms (1 ms from 8,000/s up) plus the timer's slack before it
+//!   is taken;
+//! - below that (under 600 datagrams a second with the defaults), a timer
+//!   wakeup would serve fewer datagrams than it costs, so the loop blocks
+//!   in `poll` and drains each datagram as it comes.
+//!
+//! One blocking system call per wakeup either way (`poll`, or the sleep),
+//! then one non-blocking `recvmmsg` per socket. After a `poll`, only the
+//! sockets it reported are drained ([`Ready`]). recvstats and the
+//! benchmark's bare receive loop (`beostat-loadgen sink`) share all of
+//! this, so the bare loop measures exactly what recvstats pays for the
+//! network, without the parsing and publishing; the sink's `--plain` loop
+//! is the other reference, one blocking `recvmmsg` per wakeup
+//! ([`BatchReceiver::receive_blocking`]) and no pacing at all.
 //!
 //! Nothing here looks at the bytes received: that is `ingest`. It allocates
 //! only in [`BatchReceiver::new`].
@@ -107,6 +123,18 @@ impl BatchReceiver {
     /// Returns how many (0 when none is queued). They stay readable through
     /// [`BatchReceiver::datagram`] until the next call.
     pub fn receive(&mut self, socket: RawFd) -> io::Result<usize> {
+        self.receive_with(socket, libc::MSG_DONTWAIT)
+    }
+
+    /// Blocks until a datagram is queued on `socket` (or its `SO_RCVTIMEO`
+    /// passes, or a signal comes: then 0), then takes it and whatever else
+    /// is queued, up to [`BATCH`] (`MSG_WAITFORONE`): one system call per
+    /// wakeup, the simplest receive loop there is.
+    pub fn receive_blocking(&mut self, socket: RawFd) -> io::Result<usize> {
+        self.receive_with(socket, libc::MSG_WAITFORONE)
+    }
+
+    fn receive_with(&mut self, socket: RawFd, flags: libc::c_int) -> io::Result<usize> {
         // Only the headers of the last batch were written by the kernel (a
         // failed receive writes nothing back): reset those, not all 64, so
         // a wakeup for one datagram touches one header's cache line, not 64.
@@ -125,7 +153,7 @@ impl BatchReceiver {
                 socket,
                 self.headers.as_mut_ptr(),
                 BATCH as libc::c_uint,
-                libc::MSG_DONTWAIT,
+                flags,
                 std::ptr::null_mut(),
             )
         };
@@ -192,30 +220,53 @@ pub struct Drained {
 }
 
 /// Sleeping pays off when each sleep gathers at least this many datagrams:
-/// a timer wakeup that serves one datagram is no cheaper than the wakeup
-/// the datagram itself causes, and on the VM measured it cost twice as much
-/// when the CPU was busy (docs/PERFORMANCE.md, "Cost at the normal
-/// operating point").
-const DATAGRAMS_PER_SLEEP: f64 = 2.0;
+/// a timer wakeup costs this VM 16 to 21 µs, an idle CPU woken by a
+/// datagram 11 to 13 µs (docs/PERFORMANCE.md, "Cost at the normal
+/// operating point"), so a sleep that gathers two saves nothing.
+pub const DATAGRAMS_PER_SLEEP: f64 = 3.0;
+/// At low rates the sleep is stretched to gather about this many datagrams.
+pub const TARGET_PER_WAKEUP: f64 = 8.0;
+/// ... but never past this many times `--batch-delay` (5 ms with the
+/// default 1 ms) ...
+pub const MAX_STRETCH: u32 = 5;
+/// ... nor past this (unless `--batch-delay` itself is longer): the
+/// latency bound at low rates.
+pub const MAX_GATHER: Duration = Duration::from_millis(5);
 /// The arrival rate is estimated over windows of this length.
 const RATE_WINDOW: Duration = Duration::from_millis(100);
 
+/// The sleep before each drain at `rate` datagrams a second, with
+/// `--batch-delay` `delay`: `delay` at high rates, up to [`MAX_STRETCH`]
+/// times it (at most [`MAX_GATHER`], or `delay` if longer) at low rates;
+/// zero (block in `poll`, drain at once) when it would gather fewer than
+/// [`DATAGRAMS_PER_SLEEP`], or `delay` is zero.
+pub fn gather_window(delay: Duration, rate: f64) -> Duration {
+    if delay.is_zero() || rate.is_nan() || rate <= 0.0 {
+        return Duration::ZERO;
+    }
+    let longest = (delay * MAX_STRETCH).min(MAX_GATHER.max(delay));
+    let wanted = (TARGET_PER_WAKEUP / rate).min(3600.0);
+    let window = Duration::from_secs_f64(wanted).clamp(delay, longest);
+    if rate * window.as_secs_f64() >= DATAGRAMS_PER_SLEEP {
+        window
+    } else {
+        Duration::ZERO
+    }
+}
+
 /// How the receive loop waits: see the module documentation.
 ///
-/// Two modes, chosen from the arrival rate of the last 100 ms:
-/// - **batching**, when a `delay` gathers at least two datagrams (1 ms:
-///   from 2,000 a second): sleep `delay` before each drain, so one wakeup
-///   serves every datagram that arrived meanwhile;
-/// - **immediate**, below that: block in `poll` and drain as soon as a
-///   datagram is there. A timer wakeup would not serve more datagrams than
-///   the arrival itself, and costs more than being woken by it.
+/// The sleep before each drain ([`gather_window`]) is chosen from the
+/// arrival rate of the last 100 ms; zero means immediate mode (block in
+/// `poll`, drain as soon as a datagram is there).
 #[derive(Debug, Clone)]
 pub struct Pacing {
-    /// Sleep before each drain while batching (0: never batch).
+    /// `--batch-delay`: the sleep at high rates (0: never batch).
     delay: Duration,
     window_start: Instant,
     window_datagrams: u64,
-    batching: bool,
+    /// The current sleep before each drain (zero: immediate).
+    gather: Duration,
 }
 
 impl Pacing {
@@ -225,24 +276,34 @@ impl Pacing {
             delay,
             window_start: Instant::now(),
             window_datagrams: 0,
-            batching: false,
+            gather: Duration::ZERO,
         }
     }
 
     /// Whether the loop currently sleeps before drains.
     pub fn is_batching(&self) -> bool {
-        self.batching
+        !self.gather.is_zero()
     }
 
-    /// Counts the last drain and, once per window, picks the mode.
+    /// How long the loop currently sleeps before each drain (zero:
+    /// immediate mode).
+    pub fn gather(&self) -> Duration {
+        self.gather
+    }
+
+    /// Counts the last drain and, once per window, picks the sleep.
     fn observe(&mut self, last: Drained) {
+        self.observe_at(last, Instant::now());
+    }
+
+    /// [`Pacing::observe`] at time `now`.
+    fn observe_at(&mut self, last: Drained, now: Instant) {
         self.window_datagrams += last.datagrams as u64;
-        let elapsed = self.window_start.elapsed();
+        let elapsed = now.saturating_duration_since(self.window_start);
         if elapsed >= RATE_WINDOW {
-            let per_delay =
-                self.window_datagrams as f64 * self.delay.as_secs_f64() / elapsed.as_secs_f64();
-            self.batching = !self.delay.is_zero() && per_delay >= DATAGRAMS_PER_SLEEP;
-            self.window_start = Instant::now();
+            let rate = self.window_datagrams as f64 / elapsed.as_secs_f64();
+            self.gather = gather_window(self.delay, rate);
+            self.window_start = now;
             self.window_datagrams = 0;
         }
     }
@@ -253,9 +314,9 @@ impl Pacing {
     /// - When the loop is behind (a full batch was still queued): no wait.
     /// - Immediate mode: `poll` until a socket is readable, `deadline_in`
     ///   passes, or a signal arrives (returns at once if data is queued).
-    /// - Batching, after a drain that found datagrams: sleep the delay (the
-    ///   latency budget); no `poll` while traffic keeps coming.
-    /// - Batching, after an empty drain: `poll`, then sleep the delay, so
+    /// - Batching, after a drain that found datagrams: sleep the gathering
+    ///   window (the latency budget); no `poll` while traffic keeps coming.
+    /// - Batching, after an empty drain: `poll`, then sleep the window, so
     ///   the first datagram after a pause is not handled alone.
     ///
     /// Returns which sockets to drain: after a `poll` alone, those it
@@ -267,15 +328,15 @@ impl Pacing {
         if last.saturated {
             return Ready::ALL;
         }
-        if !self.batching {
+        if self.gather.is_zero() {
             return wait_readable(sockets, deadline_in);
         }
         if last.datagrams == 0 && wait_readable(sockets, deadline_in) == Ready::NONE {
             return Ready::NONE;
         }
-        let delay = self.delay.min(deadline_in);
-        if !delay.is_zero() {
-            std::thread::sleep(delay);
+        let sleep = self.gather.min(deadline_in);
+        if !sleep.is_zero() {
+            std::thread::sleep(sleep);
         }
         Ready::ALL
     }
@@ -397,33 +458,92 @@ mod tests {
     }
 
     #[test]
-    fn pacing_batches_only_when_a_delay_gathers_two_datagrams() {
+    fn the_window_stretches_at_low_rates_within_its_bound() {
+        let ms = Duration::from_millis(1);
+        // 10,000/s: the delay gathers 10.
+        assert_eq!(gather_window(ms, 10_000.0), ms);
+        assert_eq!(gather_window(ms, 200_000.0), ms);
+        // 2,000/s: stretched to gather 8.
+        assert_eq!(gather_window(ms, 2_000.0), Duration::from_millis(4));
+        // 1,000/s: 8 would need 8 ms; the bound is 5.
+        assert_eq!(gather_window(ms, 1_000.0), ms * MAX_STRETCH);
+        // 600/s: 5 ms gathers 3, just enough; 500/s: 2.5, immediate.
+        assert_eq!(gather_window(ms, 600.0), ms * MAX_STRETCH);
+        assert_eq!(gather_window(ms, 500.0), Duration::ZERO);
+        assert_eq!(gather_window(ms, 0.0), Duration::ZERO);
+        // --batch-delay 0: never.
+        assert_eq!(gather_window(Duration::ZERO, 1e6), Duration::ZERO);
+        // A short delay stretches 5 times; a long one is not stretched
+        // past 5 ms, and one past 5 ms not at all.
+        let tenth = Duration::from_micros(100);
+        assert_eq!(gather_window(tenth, 10_000.0), tenth * MAX_STRETCH);
+        assert_eq!(gather_window(ms * 2, 1_000.0), MAX_GATHER);
+        assert_eq!(gather_window(ms * 20, 1_000.0), ms * 20);
+        for rate in [1.0, 10.0, 700.0, 3_000.0, 9_000.0, 1e5, 1e7] {
+            let window = gather_window(ms, rate);
+            assert!(window <= ms * MAX_STRETCH, "{rate}: {window:?}");
+            assert!(window.is_zero() || window >= ms, "{rate}: {window:?}");
+        }
+    }
+
+    #[test]
+    fn pacing_follows_the_rate_of_the_last_window() {
         let mut pacing = Pacing::new(Duration::from_millis(1));
         assert!(!pacing.is_batching());
-        // 50 datagrams in a 100 ms window: 0.5 per delay.
-        pacing.observe(Drained {
-            datagrams: 50,
-            saturated: false,
-        });
-        std::thread::sleep(RATE_WINDOW);
-        pacing.observe(Drained::default());
-        assert!(!pacing.is_batching());
-        // 5,000 in a window: 50 per delay.
-        pacing.observe(Drained {
-            datagrams: 5_000,
-            saturated: false,
-        });
-        std::thread::sleep(RATE_WINDOW);
-        pacing.observe(Drained::default());
-        assert!(pacing.is_batching());
+        let window = |pacing: &mut Pacing, datagrams: usize| {
+            let end = pacing.window_start + RATE_WINDOW;
+            pacing.observe_at(
+                Drained {
+                    datagrams,
+                    saturated: false,
+                },
+                end - Duration::from_millis(1),
+            );
+            pacing.observe_at(Drained::default(), end);
+            pacing.gather()
+        };
+        // 500/s: 2.5 per 5 ms, immediate.
+        assert_eq!(window(&mut pacing, 50), Duration::ZERO);
+        // 1,000/s: the stretched window, at its bound.
+        assert_eq!(window(&mut pacing, 100), Duration::from_millis(5));
+        // 50,000/s: the delay itself.
+        assert_eq!(window(&mut pacing, 5_000), Duration::from_millis(1));
+        // Traffic stops: immediate again.
+        assert_eq!(window(&mut pacing, 0), Duration::ZERO);
         let mut never = Pacing::new(Duration::ZERO);
-        never.observe(Drained {
-            datagrams: 1_000_000,
-            saturated: true,
-        });
-        std::thread::sleep(RATE_WINDOW);
-        never.observe(Drained::default());
+        assert_eq!(window(&mut never, 1_000_000), Duration::ZERO);
         assert!(!never.is_batching());
+    }
+
+    #[test]
+    fn a_blocking_receive_waits_for_the_first_and_takes_what_is_queued() {
+        let receiver_socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        receiver_socket
+            .set_read_timeout(Some(Duration::from_millis(20)))
+            .unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut receiver = BatchReceiver::new();
+        // Nothing queued: the receive timeout ends the wait with nothing.
+        assert_eq!(
+            receiver
+                .receive_blocking(receiver_socket.as_raw_fd())
+                .unwrap(),
+            0
+        );
+        for i in 0..5u8 {
+            sender
+                .send_to(&[i], receiver_socket.local_addr().unwrap())
+                .unwrap();
+        }
+        let mut got = Vec::new();
+        while got.len() < 5 {
+            let count = receiver
+                .receive_blocking(receiver_socket.as_raw_fd())
+                .unwrap();
+            assert!(count > 0);
+            got.extend((0..count).map(|i| receiver.datagram(i).unwrap().0[0]));
+        }
+        assert_eq!(got, [0, 1, 2, 3, 4]);
     }
 
     #[test]

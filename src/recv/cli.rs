@@ -68,8 +68,10 @@ pub struct Args {
     #[arg(long = "master-interval", value_name = "SECS", default_value_t = 5.0, value_parser = positive_seconds)]
     pub master_interval: f64,
     /// Milliseconds datagrams may gather before they are taken off the
-    /// socket while traffic flows: fewer wakeups, at most this much latency
-    /// added (0: wake for each datagram).
+    /// socket while traffic flows: fewer wakeups. At low rates the wait
+    /// stretches to at most 5 times this (and at most 5 ms, unless this is
+    /// longer), so that each wakeup still takes several datagrams (0: wake
+    /// for each datagram).
     #[arg(long = "batch-delay", value_name = "MS", default_value_t = DEFAULT_BATCH_DELAY.as_secs_f64() * 1000.0, value_parser = batch_delay)]
     pub batch_delay: f64,
     /// Hold at most N distinct nodes (records); reports of further nodes
