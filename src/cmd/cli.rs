@@ -16,7 +16,7 @@ use std::path::PathBuf;
     disable_version_flag = true,
     after_help = "Nodes that stopped reporting are shown as down, with the age of \
                   their last report and that report's data.\n\
-                  The JSON schema is described in docs/COMMANDS.md."
+                  The JSON schema: /usr/share/doc/beostat/COMMANDS.md."
 )]
 pub struct BeostatArgs {
     /// CPU count and clock (/proc/cpuinfo).
@@ -130,7 +130,7 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
     disable_version_flag = true,
     after_help = "Prints `beostat-exporter: listening on http://HOST:PORT/metrics` on \
                   stderr once it serves (port 0 picks a free port).\n\
-                  Metric names: docs/COMMANDS.md."
+                  Metric names: /usr/share/doc/beostat/COMMANDS.md."
 )]
 pub struct ExporterArgs {
     /// Address to listen on, HOST:PORT.
