@@ -10,8 +10,10 @@
 //! listed after each command, so a write outside the clone, its DESTDIR,
 //! cargo's home and what the command documents (`sudo make install`
 //! writes /usr and /etc) fails the test, and the machine is left untouched.
-//! The daemons of the README run in a network namespace of their own, with
-//! a dummy `eth1` holding 10.0.0.1, so nothing leaves the machine.
+//! The daemons of the README run in network namespaces of their own: the
+//! master's (`eth1` = 10.0.0.1) and a node's (`eth1` = 10.0.0.12, where the
+//! README's "on each node" commands run), joined by a veth pair, so nothing
+//! leaves the machine.
 //! The top level of / and of the directory holding the clone are compared
 //! before and after (they cannot be overlaid).
 //!
@@ -38,6 +40,9 @@ enum Way {
     /// Run as written, with every capability dropped: what the README says
     /// needs no root. (Not as another user: the toolchain lives in /root.)
     RunWithoutCapabilities,
+    /// Run as written on the node (`ip netns exec node ...`): the README
+    /// runs it "on each node", not on the master.
+    RunOnNode,
     /// Not run, for the reason given.
     NotRun(&'static str),
 }
@@ -58,8 +63,8 @@ const DOCUMENTED: &[(&str, Way)] = &[
     ("cc prog.c $(pkg-config --cflags --libs libbeostat)", Way::Run),
     ("cc prog.c -lbeostat", Way::Run),
     ("recvstats -i eth1", Way::Run),
-    ("sendstats -i eth1 -r 5 12", Way::Run),
-    ("sendstats 12 10.0.0.1", Way::Run),
+    ("sendstats -i eth1 -r 5 12", Way::RunOnNode),
+    ("sendstats 12 10.0.0.1", Way::RunOnNode),
     ("beostat --node 12 --loadavg --meminfo --disk", Way::Run),
     ("beostatus --once", Way::Run),
     ("beostat-exporter --listen 127.0.0.1:9304 &", Way::Run),
@@ -170,13 +175,18 @@ fn may_write(command: &str, path: &str, cargo_home: &str, rustup_home: &str) -> 
     if path.starts_with(&format!("{cargo_home}/")) || path.starts_with(&format!("{rustup_home}/")) {
         return true;
     }
+    // The test's own node namespace (in the overlay of /run).
+    if path == "/run/netns/node" {
+        return true;
+    }
     match command {
         "make install DESTDIR=/tmp/root" => path.starts_with("/tmp/root/"),
         "make && sudo make install" => {
             path.starts_with("/usr/")
                 || path.starts_with("/etc/sysconfig/")
-                // sudo's own record of having lectured root.
+                // sudo's own records (lecture, time stamps).
                 || path.starts_with("/var/lib/sudo/")
+                || path.starts_with("/run/sudo/")
         }
         "recvstats -i eth1" => path.starts_with("/var/shm/") || path == "/run/recvstats.pid",
         _ => false,
@@ -255,18 +265,24 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
             Way::RunWithoutCapabilities => format!(
                 "setpriv --bounding-set=-all --inh-caps=-all --no-new-privs -- bash -c '{command}'"
             ),
+            Way::RunOnNode => format!("ip netns exec node {command}"),
         };
-        // From the daemons on: a network namespace with only lo and a
-        // dummy eth1 (10.0.0.1), in a shell of its own.
+        // From the daemons on: the master's network namespace (lo, eth1 =
+        // 10.0.0.1) in a shell of its own, and the node's (eth1 =
+        // 10.0.0.12) at the other end of the veth.
         if command.starts_with("recvstats") && !in_network {
             in_network = true;
             script.push_str(
                 "unshare --net bash -euo pipefail <<'NETWORK'\n\
+                 written() { echo \"== written by: $1\"; (cd \"$LAYERS/upper\" && find . -mindepth 2 ! -type d -printf '/%P\\n' | sort); echo '== end'; }\n\
+                 ip netns add node\n\
+                 ip link add eth1 type veth peer name eth1 netns node\n\
                  ip link set lo up\n\
-                 ip link add eth1 type dummy\n\
-                 ip link set eth1 multicast on up\n\
                  ip addr add 10.0.0.1/24 dev eth1\n\
-                 written() { echo \"== written by: $1\"; (cd \"$LAYERS/upper\" && find . -mindepth 2 ! -type d -printf '/%P\\n' | sort); echo '== end'; }\n",
+                 ip link set eth1 multicast on up\n\
+                 ip -n node link set lo up\n\
+                 ip -n node addr add 10.0.0.12/24 dev eth1\n\
+                 ip -n node link set eth1 multicast on up\n",
             );
         }
         script.push_str(&format!(
