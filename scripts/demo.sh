@@ -2,17 +2,20 @@
 # The main job on one machine, without root: recvstats in the foreground with
 # a private shm directory, a sendstats reporting this machine's /proc over
 # loopback as node 0, then what `beostat` and `beostatus --once` show and what
-# a C program linked with -lbeostat reads (c-tests/dump_node.c) for node 0.
-# Everything is removed at the end. It all runs in a network namespace of
-# its own (`unshare -rn`, no root needed where user namespaces are allowed):
-# recvstats joins its multicast group and multicasts update requests, and
-# none of that may leave the machine.
+# a C program linked with -lbeostat (scripts/demo_node.c) reads for the
+# master (node -1) and node 0. Everything is stopped and removed at the end.
+# It all runs in a network namespace of its own (`unshare -rn`, no root
+# needed where user namespaces are allowed): recvstats joins its multicast
+# group and multicasts update requests, and none of that may leave the
+# machine. Needs the Rust toolchain, gcc, bash and unshare (util-linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${BEOSTAT_DEMO_TARGET:-}" ]; then
-    cargo build --release --quiet
-    target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
+    echo "== building (cargo build --release; the first build takes a few minutes)"
+    cargo build --release
+    target=$(cargo metadata --format-version 1 --no-deps |
+        sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release
     if ! unshare -rn true 2>/dev/null; then
         echo "demo.sh: cannot make a network namespace (unshare -rn): enable user namespaces or run as root" >&2
         exit 1
@@ -33,19 +36,29 @@ trap cleanup EXIT
 mkdir "$work/shm" "$work/lib"
 ln -s "$target/libbeostat.so" "$work/lib/libbeostat.so"
 ln -s "$target/libbeostat.so" "$work/lib/libbeostat.so.1"
-gcc -std=c99 -O2 -Wall -Wextra -Werror -Iinclude c-tests/dump_node.c \
-    -L"$work/lib" -Wl,-rpath,"$work/lib" -lbeostat -o "$work/dump_node"
+echo "== gcc scripts/demo_node.c -lbeostat"
+gcc -std=c99 -O2 -Wall -Wextra -Werror -D_DEFAULT_SOURCE -Iinclude scripts/demo_node.c \
+    -L"$work/lib" -Wl,-rpath,"$work/lib" -lbeostat -o "$work/demo_node"
 
-port=$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-echo "== recvstats -f --shm-dir $work/shm -p $port --config /dev/null"
-"$target/recvstats" -f --shm-dir "$work/shm" -p "$port" --config /dev/null --master-interval 1 &
+# Port 0: the kernel picks a free port, and recvstats logs which.
+echo "== recvstats -f --shm-dir $work/shm -p 0 --config /dev/null --master-interval 1"
+: > "$work/recvstats.log"
+"$target/recvstats" -f --shm-dir "$work/shm" -p 0 --config /dev/null --master-interval 1 \
+    2> >(tee "$work/recvstats.log" >&2) &
 pids+=($!)
+port=
+for _ in $(seq 100); do
+    port=$(sed -n 's/^recvstats: listening on UDP port \([0-9]*\).*/\1/p' "$work/recvstats.log")
+    [ -n "$port" ] && break
+    sleep 0.1
+done
+[ -n "$port" ] || { echo "demo: recvstats did not start" >&2; exit 1; }
 echo "== sendstats -f -r 1 0 127.0.0.1:$port"
 "$target/sendstats" -f -r 1 0 "127.0.0.1:$port" &
 pids+=($!)
 
 for _ in $(seq 100); do
-    if BEOSTAT_SHM_DIR="$work/shm" "$work/dump_node" 0 >/dev/null 2>&1; then break; fi
+    if BEOSTAT_SHM_DIR="$work/shm" "$work/demo_node" 0 >/dev/null 2>&1; then break; fi
     sleep 0.1
 done
 sleep 1.5   # a second report, so CPU use has two samples
@@ -53,5 +66,8 @@ echo "== beostat --loadavg --meminfo --cpuinfo"
 "$target/beostat" --shm-dir "$work/shm" --loadavg --meminfo --cpuinfo
 echo "== beostatus --once"
 "$target/beostatus" --shm-dir "$work/shm" --once
-echo "== what a C program linked with -lbeostat reads for node 0"
-BEOSTAT_SHM_DIR="$work/shm" "$work/dump_node" 0 | grep -v '^stat [4-9]\|^stat [1-9][0-9]'
+echo "== what a C program linked with -lbeostat reads (scripts/demo_node.c)"
+echo "master (node -1):"
+BEOSTAT_SHM_DIR="$work/shm" "$work/demo_node" -1
+echo "node 0:"
+BEOSTAT_SHM_DIR="$work/shm" "$work/demo_node" 0

@@ -370,3 +370,12 @@ pub extern "C" fn beostat_get_cpu_count(node: c_int) -> c_int {
 pub extern "C" fn beostat_get_node_count() -> c_int {
     shell(-1, || reader().node_count())
 }
+
+// Binds each function above to version LIBBEOSTAT_1 (`.symver` directives
+// build.rs writes from the header). The version script alone versions
+// nothing: rustc's own script lists every export by exact name, which
+// outranks src/libbeostat.map's pattern. The directives must sit in this
+// module, in the same codegen unit as the functions they name (the
+// assembler rejects a default version of a symbol it does not define);
+// tests/exports.rs checks the result.
+include!(concat!(env!("OUT_DIR"), "/symbol_versions.rs"));

@@ -2,7 +2,9 @@
 //! detaching, the pidfile, and signals.
 //!
 //! - Logging goes through the `log` facade: to syslog (facility daemon) once
-//!   detached, to stderr prefixed with the program name otherwise.
+//!   detached, to stderr prefixed with the program name otherwise, one
+//!   write(2) per line, with sd-daemon(3) `<N>` priority prefixes when
+//!   stderr is the systemd journal (`$JOURNAL_STREAM`).
 //! - [`detach`] forks; the parent waits until the child says it is ready (or
 //!   failed, with the message) and exits 0 or 1, so `recvstats -i eth0`
 //!   returns only once the daemon serves, and a startup error still reaches
@@ -38,9 +40,59 @@ pub enum LogTarget {
 struct Logger {
     program: &'static str,
     target: std::sync::atomic::AtomicU8,
+    /// stderr is a stream of the systemd journal: lines carry an sd-daemon(3)
+    /// `<N>` priority prefix, so `journalctl -p warning` finds warnings.
+    journal: bool,
 }
 
 static mut LOGGER: Option<&'static Logger> = None;
+
+/// The syslog(3) priority of a log level.
+fn priority(level: log::Level) -> libc::c_int {
+    match level {
+        log::Level::Error => libc::LOG_ERR,
+        log::Level::Warn => libc::LOG_WARNING,
+        log::Level::Info => libc::LOG_INFO,
+        log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
+    }
+}
+
+/// One stderr log line, newline included: `program: [level: ]message`,
+/// behind a `<N>` priority prefix when it goes to the journal.
+fn stderr_line(program: &str, level: log::Level, journal: bool, message: &str) -> String {
+    let label = match level {
+        log::Level::Error => "error: ",
+        log::Level::Warn => "warning: ",
+        _ => "",
+    };
+    let prefix = if journal {
+        format!("<{}>", priority(level))
+    } else {
+        String::new()
+    };
+    format!("{prefix}{program}: {label}{message}\n")
+}
+
+/// Whether stderr is the journal stream systemd names in `$JOURNAL_STREAM`
+/// (`DEVICE:INODE` of the stream it connected; sd-daemon(3)).
+fn stderr_is_journal() -> bool {
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Some((device, inode)) = stream.to_str().and_then(|s| s.split_once(':')) else {
+        return false;
+    };
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fstat writes a whole struct stat into our buffer on success,
+    // and we read it only then.
+    if unsafe { libc::fstat(libc::STDERR_FILENO, stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstat succeeded, so the struct is initialised.
+    let stat = unsafe { stat.assume_init() };
+    device.parse::<u64>().ok() == Some(stat.st_dev)
+        && inode.parse::<u64>().ok() == Some(stat.st_ino)
+}
 
 impl log::Log for Logger {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
@@ -52,29 +104,22 @@ impl log::Log for Logger {
             return;
         }
         if self.target.load(Ordering::Relaxed) == 1 {
-            let priority = match record.level() {
-                log::Level::Error => libc::LOG_ERR,
-                log::Level::Warn => libc::LOG_WARNING,
-                log::Level::Info => libc::LOG_INFO,
-                log::Level::Debug | log::Level::Trace => libc::LOG_DEBUG,
-            };
             let text =
                 CString::new(record.args().to_string().replace('\0', "?")).unwrap_or_default();
             // SAFETY: both strings are valid NUL-terminated C strings; "%s"
             // keeps the message from being read as a format.
-            unsafe { libc::syslog(priority, c"%s".as_ptr(), text.as_ptr()) };
+            unsafe { libc::syslog(priority(record.level()), c"%s".as_ptr(), text.as_ptr()) };
         } else {
-            let level = match record.level() {
-                log::Level::Error => "error: ",
-                log::Level::Warn => "warning: ",
-                _ => "",
-            };
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{}: {level}{}",
+            // One write(2) per line: stderr is unbuffered, and `writeln!`
+            // with arguments writes each piece on its own, so two daemons
+            // sharing a terminal or a file interleaved inside lines.
+            let line = stderr_line(
                 self.program,
-                record.args()
+                record.level(),
+                self.journal,
+                &record.args().to_string(),
             );
+            let _ = std::io::stderr().lock().write_all(line.as_bytes());
         }
     }
 
@@ -86,6 +131,7 @@ pub fn init_logging(program: &'static str, target: LogTarget, debug: bool) {
     let logger: &'static Logger = Box::leak(Box::new(Logger {
         program,
         target: std::sync::atomic::AtomicU8::new(0),
+        journal: stderr_is_journal(),
     }));
     if log::set_logger(logger).is_ok() {
         // SAFETY: written once, before any other thread exists.
@@ -319,6 +365,26 @@ impl Signals {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_journal_line_carries_its_sd_daemon_priority() {
+        assert_eq!(
+            stderr_line("recvstats", log::Level::Warn, true, "slow"),
+            "<4>recvstats: warning: slow\n"
+        );
+        assert_eq!(
+            stderr_line("sendstats", log::Level::Error, true, "no route"),
+            "<3>sendstats: error: no route\n"
+        );
+        assert_eq!(
+            stderr_line("recvstats", log::Level::Debug, true, "x"),
+            "<7>recvstats: x\n"
+        );
+        assert_eq!(
+            stderr_line("recvstats", log::Level::Info, false, "up"),
+            "recvstats: up\n"
+        );
+    }
 
     #[test]
     fn notify_socket_is_a_path_or_an_abstract_name() {

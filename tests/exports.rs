@@ -67,3 +67,29 @@ fn soname_is_libbeostat_so_1() {
         "{dynamic}"
     );
 }
+
+// Regression: src/libbeostat.map declared LIBBEOSTAT_1 but rustc's own
+// version script left every symbol unversioned.
+#[test]
+fn every_exported_function_has_version_libbeostat_1() {
+    let lib = library();
+    let symbols = tool("readelf", &["--dyn-syms", "-W", lib.to_str().unwrap()]);
+    let exported: Vec<&str> = symbols
+        .lines()
+        .filter(|line| line.contains(" FUNC ") && !line.contains(" UND "))
+        .filter_map(|line| line.split_whitespace().nth(7))
+        .filter(|name| name.starts_with("beostat_"))
+        .collect();
+    assert_eq!(exported.len(), 19, "{symbols}");
+    for name in exported {
+        assert!(
+            name.ends_with("@@LIBBEOSTAT_1"),
+            "{name} is not bound to LIBBEOSTAT_1 as its default version"
+        );
+    }
+    let versions = tool("readelf", &["-V", "-W", lib.to_str().unwrap()]);
+    assert!(
+        versions.contains("Name: LIBBEOSTAT_1"),
+        "no LIBBEOSTAT_1 version definition:\n{versions}"
+    );
+}

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod packaging_support;
+mod requirements;
 use packaging_support::{
-    assert_success, built_programs, generated_man_pages, header_functions, man_pages_expected,
-    root, tool_available,
+    assert_success, built_programs, generated_man_pages, header_functions, man_pages_expected, root,
 };
 
 /// A page's text with the roff escapes that matter here undone.
@@ -73,8 +73,10 @@ fn every_command_has_a_page_naming_every_long_option_of_its_help() {
             );
         }
         let about = help.lines().next().unwrap().trim_end_matches('.');
+        // Text lines are folded at 80 bytes: compare words, not lines.
+        let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
-            page.contains(about),
+            words(&page).contains(&words(about)),
             "{page_name} lacks the summary {about:?}"
         );
     }
@@ -85,7 +87,7 @@ fn recvstats_page_documents_the_service_and_the_files() {
     let scratch = tempfile::tempdir().unwrap();
     let page = page_text(&generated_man_pages(scratch.path()).join("recvstats.8"));
     for text in [
-        ".TH recvstats 8",
+        ".TH RECVSTATS 8",
         "/var/shm/beostat.nodes",
         "/etc/sysconfig/recvstats",
         "READY=1",
@@ -143,10 +145,9 @@ fn libbeostat_3_describes_every_function_errno_and_the_environment() {
 }
 
 #[test]
+#[ignore = "needs groff"]
 fn groff_reads_every_page_without_a_warning() {
-    if !tool_available("groff", "--version", "BEOSTAT_REQUIRE_GROFF", "groff-base") {
-        return;
-    }
+    requirements::tool("groff", "--version", "groff-base");
     let scratch = tempfile::tempdir().unwrap();
     let dir = generated_man_pages(scratch.path());
     let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -166,6 +167,71 @@ fn groff_reads_every_page_without_a_warning() {
             "groff warns about {}:\n{}",
             page.display(),
             String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+// Regression: the NAME line of the clap pages was a whole paragraph, lines
+// ran past 80 bytes, and a paragraph macro followed every heading, so
+// `mandoc -Tlint` warned two to six times a page.
+#[test]
+#[ignore = "needs mandoc"]
+fn mandoc_lint_finds_nothing_on_any_page() {
+    requirements::tool("mandoc", "-h", "mandoc");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = generated_man_pages(scratch.path());
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    pages.push(root().join("man/libbeostat.3"));
+    assert!(pages.len() >= 6, "{pages:?}");
+    for page in pages {
+        let output = Command::new("mandoc")
+            .arg("-Tlint")
+            .arg(&page)
+            .output()
+            .unwrap();
+        let messages = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success() && messages.is_empty(),
+            "mandoc -Tlint {}:\n{messages}",
+            page.display()
+        );
+    }
+}
+
+#[test]
+fn the_command_pages_have_environment_exit_status_and_see_also() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = generated_man_pages(scratch.path());
+    for name in ["beostat.1", "beostatus.1", "beostat-exporter.8"] {
+        let path = dir.join(name);
+        let page = std::fs::read_to_string(&path).unwrap();
+        for heading in ["ENVIRONMENT", "EXIT STATUS", "SEE ALSO"] {
+            assert!(
+                page.contains(&format!(".SH \"{heading}\""))
+                    || page.contains(&format!(".SH {heading}\n")),
+                "{} has no {heading}",
+                path.display()
+            );
+        }
+        assert!(
+            page.contains("BEOSTAT_SHM_DIR"),
+            "{name} does not name BEOSTAT_SHM_DIR"
+        );
+        let name_line = page
+            .split(".SH NAME\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n.").next())
+            .unwrap();
+        assert!(
+            name_line.len() < 200 && !name_line.contains(". "),
+            "{name}: NAME is more than one short phrase: {name_line:?}"
         );
     }
 }

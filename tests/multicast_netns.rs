@@ -4,8 +4,8 @@
 //! multicast group. All three nodes appear with their /proc values, an update
 //! request reaches them and is answered, and a stopped node is marked down.
 //!
-//! Needs root (network namespaces). Without root it prints why it skipped,
-//! unless BEOSTAT_REQUIRE_ROOT=1 (CI), where it fails instead.
+//! Needs root (network namespaces): ignored by a plain `cargo test`,
+//! run by `cargo test -- --include-ignored` (as root, as CI does).
 
 use beostat::shm::{NodeState, Reader};
 use std::path::Path;
@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod common;
+mod requirements;
 use common::{dump, expected_lines, sample, wait_for_node};
 
 /// Runs `ip ARGS`, panicking with its stderr on failure.
@@ -50,29 +51,6 @@ impl Drop for Cluster {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
-}
-
-fn can_use_namespaces() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { libc::geteuid() } == 0;
-    let ip_works = Command::new("ip")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if root && ip_works {
-        return true;
-    }
-    let why = if root {
-        "ip(8) is not installed"
-    } else {
-        "network namespaces need root"
-    };
-    assert!(
-        std::env::var("BEOSTAT_REQUIRE_ROOT").as_deref() != Ok("1"),
-        "{why}, and BEOSTAT_REQUIRE_ROOT=1"
-    );
-    eprintln!("skipped: {why}");
-    false
 }
 
 /// Builds switch + master + nodes, each host joined to the switch's bridge
@@ -120,10 +98,10 @@ fn tag_octet(tag: &str) -> u32 {
 }
 
 #[test]
+#[ignore = "needs root and iproute2"]
 fn a_simulated_cluster_reports_over_multicast_through_the_real_daemons() {
-    if !can_use_namespaces() {
-        return;
-    }
+    requirements::root();
+    requirements::tool("ip", "-V", "iproute2");
     let tag = (std::process::id() % 250).to_string();
     let hosts = ["m", "n0", "n1", "n2"];
     let mut cluster = build(&tag, &hosts);

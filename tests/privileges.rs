@@ -3,9 +3,11 @@
 //! the daemon still publishes, grows the files and reads a root-only key),
 //! and a directory others can write to, a planted symbolic link or a
 //! directory the user cannot write are refused at startup with one line.
-//! The root-only parts skip without root unless BEOSTAT_REQUIRE_ROOT is set.
+//! The root-only tests are #[ignore]d: `cargo test -- --include-ignored`
+//! runs them (as root, as CI does).
 
 mod common;
+mod requirements;
 
 use beostat::privilege::lookup;
 use beostat::shm::Reader;
@@ -16,25 +18,6 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// False (and says so) when the test cannot run here; fails instead when
-/// BEOSTAT_REQUIRE_ROOT is set.
-fn have_root() -> bool {
-    if is_root() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("BEOSTAT_REQUIRE_ROOT").is_none(),
-        "BEOSTAT_REQUIRE_ROOT is set but the tests do not run as root"
-    );
-    eprintln!("skipped: needs root");
-    false
-}
 
 fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
@@ -81,10 +64,9 @@ fn status_field(pid: u32, name: &str) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs root"]
 fn after_dropping_to_a_user_the_daemon_publishes_grows_and_cannot_regain_root() {
-    if !have_root() {
-        return;
-    }
+    requirements::root();
     let nobody = lookup("nobody").expect("this system has a nobody user");
     // The key is root's alone, in a directory only root can enter: it must
     // be read before the daemon gives up root.
@@ -184,10 +166,9 @@ fn after_dropping_to_a_user_the_daemon_publishes_grows_and_cannot_regain_root() 
 }
 
 #[test]
+#[ignore = "needs root"]
 fn a_user_who_cannot_write_the_directory_is_refused_at_startup() {
-    if !have_root() {
-        return;
-    }
+    requirements::root();
     let shm = tempfile::tempdir().unwrap();
     chmod(shm.path(), 0o755);
     let stderr = recvstats_fails(shm.path(), &["--user", "nobody"]);
@@ -200,16 +181,20 @@ fn a_user_who_cannot_write_the_directory_is_refused_at_startup() {
 }
 
 #[test]
-fn only_root_can_switch_users_and_unknown_users_are_named() {
+fn unknown_users_are_named() {
     let shm = tempfile::tempdir().unwrap();
     let stderr = recvstats_fails(shm.path(), &["--user", "no-such-user-beostat"]);
     assert!(
         error_line(&stderr).contains("--user no-such-user-beostat: no such user"),
         "{stderr}"
     );
-    if !have_root() {
-        return;
-    }
+}
+
+#[test]
+#[ignore = "needs root"]
+fn only_root_can_switch_users() {
+    requirements::root();
+    let shm = tempfile::tempdir().unwrap();
     // As nobody (setpriv), in a directory nobody owns: switching to root fails.
     let nobody = lookup("nobody").unwrap();
     std::os::unix::fs::chown(shm.path(), Some(nobody.uid), Some(nobody.gid)).unwrap();

@@ -5,18 +5,20 @@
 //! through start, traffic, SIGHUP and SIGTERM, make no system call and open
 //! no socket family the units' filters would refuse.
 //!
-//! Skipped with a message without systemd-analyze (and strace for the last
-//! check), unless BEOSTAT_REQUIRE_SYSTEMD=1 (CI) makes that a failure.
+//! Ignored by a plain `cargo test` (they need systemd-analyze, and strace
+//! for the last check); `cargo test -- --include-ignored` runs them.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod packaging_support;
-use packaging_support::{assert_success, built_dir, make_install, tool_available};
+use packaging_support::{assert_success, built_dir, make_install};
+mod requirements;
 
 const UNITS: [&str; 3] = [
     "recvstats.service",
@@ -24,13 +26,8 @@ const UNITS: [&str; 3] = [
     "beostat-exporter.service",
 ];
 
-fn systemd_available() -> bool {
-    tool_available(
-        "systemd-analyze",
-        "--version",
-        "BEOSTAT_REQUIRE_SYSTEMD",
-        "systemd",
-    )
+fn require_systemd_analyze() {
+    requirements::tool("systemd-analyze", "--version", "systemd");
 }
 
 /// Installs into `scratch/root` with the daemons' directory pointing at
@@ -53,10 +50,9 @@ fn install_units(scratch: &Path) -> (PathBuf, PathBuf) {
 }
 
 #[test]
+#[ignore = "needs systemd-analyze"]
 fn systemd_analyze_verify_accepts_the_units_without_a_warning() {
-    if !systemd_available() {
-        return;
-    }
+    require_systemd_analyze();
     let scratch = tempfile::tempdir().unwrap();
     let (destdir, units) = install_units(scratch.path());
     let mut verify = Command::new("systemd-analyze");
@@ -87,10 +83,9 @@ fn systemd_analyze_verify_accepts_the_units_without_a_warning() {
 }
 
 #[test]
+#[ignore = "needs systemd-analyze"]
 fn hardening_keeps_the_units_exposure_rated_ok() {
-    if !systemd_available() {
-        return;
-    }
+    require_systemd_analyze();
     let scratch = tempfile::tempdir().unwrap();
     let (_, units) = install_units(scratch.path());
     for unit in UNITS {
@@ -250,11 +245,10 @@ fn stop(name: &str, mut strace: std::process::Child, pid: i32) {
 }
 
 #[test]
+#[ignore = "needs systemd-analyze and strace"]
 fn the_daemons_stay_within_the_units_system_call_and_socket_filters() {
-    if !systemd_available() || !tool_available("strace", "-V", "BEOSTAT_REQUIRE_SYSTEMD", "strace")
-    {
-        return;
-    }
+    require_systemd_analyze();
+    requirements::tool("strace", "-V", "strace");
     let scratch = tempfile::tempdir().unwrap();
     let (_, units) = install_units(scratch.path());
     let shm = scratch.path().join("shm");
@@ -422,4 +416,201 @@ fn the_exporter_stays_within_its_units_system_call_and_socket_filters() {
         "accept4",
         "accept",
     );
+}
+
+/// `KEY=VALUE` pairs of `Environment=` lines and of an environment file
+/// (quotes removed), in the order systemd applies them.
+fn unit_environment(unit: &str, destdir: &Path) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut add = |text: &str| {
+        if let Some((key, value)) = text.split_once('=') {
+            pairs.push((
+                key.trim().to_string(),
+                value.trim().trim_matches('"').to_string(),
+            ));
+        }
+    };
+    for value in unit_values(unit, "Environment") {
+        for pair in value.split_whitespace() {
+            add(pair);
+        }
+    }
+    for file in unit_values(unit, "EnvironmentFile") {
+        let path = destdir.join(file.trim_start_matches('-').trim_start_matches('/'));
+        for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+            if !line.trim_start().starts_with('#') {
+                add(line);
+            }
+        }
+    }
+    pairs
+}
+
+/// ExecStart= as systemd expands it: `$VAR` splits into words, `${VAR}` is
+/// one word.
+fn exec_start(unit: &str, destdir: &Path) -> Vec<String> {
+    let environment = unit_environment(unit, destdir);
+    let lookup = |name: &str| {
+        environment
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let line = unit_values(unit, "ExecStart").pop().expect("ExecStart=");
+    let mut words = Vec::new();
+    for word in line.split_whitespace() {
+        if let Some(name) = word.strip_prefix("${").and_then(|w| w.strip_suffix('}')) {
+            words.push(lookup(name));
+        } else if let Some(name) = word.strip_prefix('$') {
+            words.extend(lookup(name).split_whitespace().map(String::from));
+        } else {
+            words.push(word.to_string());
+        }
+    }
+    words
+}
+
+/// Two network namespaces joined by a veth: the host's end is `ens3`
+/// (10.203.0.2, default route through the other end); deleted on drop.
+struct Host {
+    namespace: String,
+    peer: String,
+}
+
+impl Host {
+    fn new() -> Host {
+        let tag = std::process::id() % 100_000;
+        let host = Host {
+            namespace: format!("beostat-unit-{tag}"),
+            peer: format!("beostat-peer-{tag}"),
+        };
+        let ip = |args: &[&str]| {
+            let output = Command::new("ip").args(args).output().unwrap();
+            assert_success(&format!("ip {}", args.join(" ")), &output);
+        };
+        ip(&["netns", "add", &host.namespace]);
+        ip(&["netns", "add", &host.peer]);
+        let inside = |namespace: &str, args: &[&str]| {
+            let mut all = vec!["-n", namespace];
+            all.extend_from_slice(args);
+            ip(&all);
+        };
+        inside(
+            &host.namespace,
+            &[
+                "link", "add", "ens3", "type", "veth", "peer", "name", "uplink", "netns",
+                &host.peer,
+            ],
+        );
+        inside(&host.namespace, &["link", "set", "lo", "up"]);
+        inside(
+            &host.namespace,
+            &["addr", "add", "10.203.0.2/24", "dev", "ens3"],
+        );
+        inside(&host.namespace, &["link", "set", "ens3", "up"]);
+        inside(
+            &host.peer,
+            &["addr", "add", "10.203.0.1/24", "dev", "uplink"],
+        );
+        inside(&host.peer, &["link", "set", "uplink", "up"]);
+        inside(
+            &host.namespace,
+            &["route", "add", "default", "via", "10.203.0.1"],
+        );
+        host
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        for namespace in [&self.namespace, &self.peer] {
+            let _ = Command::new("ip")
+                .args(["netns", "del", namespace])
+                .status();
+        }
+    }
+}
+
+// Regression: both units passed `-i eth0` by default and failed on hosts
+// with predictable interface names ("interface eth0 does not exist").
+#[test]
+#[ignore = "needs root and iproute2"]
+fn both_units_start_with_their_defaults_on_a_host_without_eth0() {
+    requirements::root();
+    requirements::tool("ip", "-V", "iproute2");
+    let scratch = tempfile::tempdir().unwrap();
+    // sendstats runs as nobody (the unit's DynamicUser): it must reach the
+    // notify socket.
+    std::fs::set_permissions(scratch.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (destdir, units) = install_units(scratch.path());
+    let host = Host::new();
+    let links = Command::new("ip")
+        .args(["-n", &host.namespace, "-o", "link", "show"])
+        .output()
+        .unwrap();
+    let links = String::from_utf8_lossy(&links.stdout);
+    assert_eq!(links.lines().count(), 2, "only lo and ens3:\n{links}");
+
+    for (unit, user) in [
+        ("recvstats.service", None),
+        ("sendstats.service", Some("65534")),
+    ] {
+        let text = std::fs::read_to_string(units.join(unit)).unwrap();
+        let argv = exec_start(&text, &destdir);
+        assert!(
+            !argv.iter().any(|w| w == "-i"),
+            "{unit} passes -i by default: {argv:?}"
+        );
+        let notify = scratch.path().join(format!("{unit}.notify"));
+        let socket = UnixDatagram::bind(&notify).unwrap();
+        std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o777)).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        // A private /var (recvstats writes /var/shm), as the unit user.
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &host.namespace, "unshare", "--mount", "--"]);
+        command.args([
+            "sh",
+            "-c",
+            "mount -t tmpfs tmpfs /var && mkdir -m 0755 /var/shm && exec \"$@\"",
+            "sh",
+        ]);
+        if let Some(uid) = user {
+            command.args([
+                "setpriv",
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+                "--",
+            ]);
+        }
+        let child = command
+            .args(&argv)
+            .env("NOTIFY_SOCKET", &notify)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut buffer = [0u8; 256];
+        let ready = socket.recv(&mut buffer);
+        // SAFETY: SIGTERM to the daemon this test started (ip, unshare, sh
+        // and setpriv exec it, so it has the child's pid).
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let ready = ready.map(|n| String::from_utf8_lossy(&buffer[..n]).into_owned());
+        assert!(
+            ready.as_deref().is_ok_and(|m| m.contains("READY=1")),
+            "{unit} ({argv:?}) did not start on a host with only lo and ens3: {ready:?}\n{stderr}"
+        );
+        assert!(
+            output.status.success(),
+            "{unit} stopped with {}:\n{stderr}",
+            output.status
+        );
+        println!("{unit}: {argv:?} started and stopped cleanly");
+    }
 }

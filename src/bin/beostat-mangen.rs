@@ -7,9 +7,12 @@
 //! ```
 //!
 //! `make man` runs it (the RPM build too); it is a build tool, not installed.
-//! A page is clap_mangen's NAME, SYNOPSIS, DESCRIPTION and OPTIONS, then the
+//! A page is a NAME line (the command's name and the first sentence of its
+//! `about`), clap_mangen's SYNOPSIS, DESCRIPTION and OPTIONS, then the
 //! command's `after_help` (as NOTES), then the hand-written sections the
 //! command's `cli` module keeps next to its definition (`MAN_SECTIONS`).
+//! The output is folded to lines of at most 80 bytes without trailing
+//! blanks, so `mandoc -Tlint` finds nothing (tests/man_pages.rs).
 //! libbeostat(3) is not a command: it is written by hand in `man/`.
 
 use beostat::{cmd, recv, send};
@@ -47,19 +50,52 @@ const PAGES: &[Page] = &[
     Page {
         section: "1",
         command: cmd::cli::BeostatArgs::command,
-        extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). The JSON schema is described in docs/COMMANDS.md.")],
+        extra: &[
+            (
+                "ENVIRONMENT",
+                "BEOSTAT_SHM_DIR: the directory of the shared-memory files when --shm-dir is not given (default /var/shm).",
+            ),
+            ("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). The JSON schema is described in /usr/share/doc/beostat/COMMANDS.md."),
+            (
+                "EXIT STATUS",
+                "0: every node asked for was shown.\n1: an error, on one line on standard error: no files, files of another layout, or a node named with --node that never reported (after showing the others).\n2: a usage error.",
+            ),
+            ("SEE ALSO", "beostatus(1), beostat-exporter(8), recvstats(8), sendstats(8), libbeostat(3)"),
+        ],
         keys: &[],
     },
     Page {
         section: "1",
         command: cmd::cli::BeostatusArgs::command,
-        extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8).")],
+        extra: &[
+            (
+                "ENVIRONMENT",
+                "BEOSTAT_SHM_DIR: the directory of the shared-memory files when --shm-dir is not given (default /var/shm).\nTERM: the terminal beostatus draws on.",
+            ),
+            ("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8)."),
+            (
+                "EXIT STATUS",
+                "0: quit with q (or printed once with --once).\n1: an error, on one line on standard error (no files, files of another layout, no terminal).\n2: a usage error.",
+            ),
+            ("SEE ALSO", "beostat(1), beostat-exporter(8), recvstats(8), libbeostat(3)"),
+        ],
         keys: cmd::tui::keys::KEYS,
     },
     Page {
         section: "8",
         command: cmd::cli::ExporterArgs::command,
-        extra: &[("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). Metric names are described in docs/COMMANDS.md.")],
+        extra: &[
+            (
+                "ENVIRONMENT",
+                "BEOSTAT_SHM_DIR: the directory of the shared-memory files when --shm-dir is not given (default /var/shm).",
+            ),
+            ("FILES", "SHM-DIR/beostat and SHM-DIR/beostat.nodes, written by recvstats(8). Metric names are described in /usr/share/doc/beostat/COMMANDS.md."),
+            (
+                "EXIT STATUS",
+                "1: it could not start (the files cannot be read, or the address cannot be bound), with the reason on one line on standard error. Once serving it runs until killed.\n2: a usage error.",
+            ),
+            ("SEE ALSO", "beostat(1), beostatus(1), recvstats(8), libbeostat(3)"),
+        ],
         keys: &[],
     },
 ];
@@ -101,14 +137,28 @@ fn render(page: &Page, command: clap::Command) -> std::io::Result<Vec<u8>> {
         "8" => "System Administration",
         _ => "Beostat",
     };
+    let name = command.get_name().to_owned();
+    let summary = summary(&command);
     let man = Man::new(command)
         .section(page.section)
         .date(build_date())
         .source(format!("beostat {version}"))
         .manual(manual);
     let mut out = Vec::new();
-    man.render_title(&mut out)?;
-    man.render_name_section(&mut out)?;
+    let mut head = Roff::new();
+    head.control(
+        "TH",
+        [
+            name.to_uppercase().as_str(),
+            page.section,
+            build_date().as_str(),
+            format!("beostat {version}").as_str(),
+            manual,
+        ],
+    );
+    head.control("SH", ["NAME"]);
+    head.text([roman(format!("{name} - {summary}"))]);
+    head.to_writer(&mut out)?;
     man.render_synopsis_section(&mut out)?;
     man.render_description_section(&mut out)?;
     man.render_options_section(&mut out)?;
@@ -123,7 +173,84 @@ fn render(page: &Page, command: clap::Command) -> std::io::Result<Vec<u8>> {
         extra_section(&mut roff, heading, text);
     }
     roff.to_writer(&mut out)?;
-    Ok(out)
+    Ok(fold(&String::from_utf8_lossy(&out)).into_bytes())
+}
+
+/// The NAME line's description: the command's `about` up to its first
+/// full stop, colon, semicolon or parenthesis (a NAME line is one short
+/// phrase; DESCRIPTION has the whole text).
+fn summary(command: &clap::Command) -> String {
+    let about = command
+        .get_about()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let end = [". ", "; ", ": ", " ("]
+        .iter()
+        .filter_map(|stop| about.find(stop))
+        .min()
+        .unwrap_or(about.len());
+    let first = &about[..end];
+    let first = first.trim().trim_end_matches('.');
+    let mut chars = first.chars();
+    // "Show the status..." reads as "beostat - show the status...".
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Folds roff text lines longer than 80 bytes at blanks (text is filled,
+/// so a line break is a blank), drops trailing blanks, and keeps a folded
+/// piece from starting with `.` or `'` (which would make it a request).
+fn fold(page: &str) -> String {
+    const WIDTH: usize = 80;
+    let mut out = String::with_capacity(page.len() + page.len() / 40);
+    for line in page.lines() {
+        let line = line.trim_end();
+        if line.len() <= WIDTH || line.starts_with('.') || line.starts_with('\'') {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let mut current = String::new();
+        let mut word = String::new();
+        let flush_word = |current: &mut String, word: &mut String, out: &mut String| {
+            if !current.is_empty() && current.len() + 1 + word.len() > WIDTH {
+                out.push_str(current);
+                out.push('\n');
+                current.clear();
+            }
+            if current.is_empty() {
+                if word.starts_with('.') || word.starts_with('\'') {
+                    current.push_str("\\&");
+                }
+            } else {
+                current.push(' ');
+            }
+            current.push_str(word);
+            word.clear();
+        };
+        let mut escaped = false;
+        for c in line.chars() {
+            // `\ ` is an unbreakable blank: part of the word.
+            if c == ' ' && !escaped {
+                if !word.is_empty() {
+                    flush_word(&mut current, &mut word, &mut out);
+                }
+            } else {
+                word.push(c);
+            }
+            escaped = c == '\\' && !escaped;
+        }
+        if !word.is_empty() {
+            flush_word(&mut current, &mut word, &mut out);
+        }
+        if !current.is_empty() {
+            out.push_str(&current);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The page date: `$SOURCE_DATE_EPOCH` (reproducible builds; `make` sets
@@ -163,13 +290,18 @@ fn civil_date(days: u64) -> (u64, u64, u64) {
 /// subsection.
 fn help_text_section(roff: &mut Roff, heading: &str, text: &str) {
     roff.control("SH", [heading]);
-    for block in text.split("\n\n").filter(|b| !b.trim().is_empty()) {
+    for (n, block) in text
+        .split("\n\n")
+        .filter(|b| !b.trim().is_empty())
+        .enumerate()
+    {
         let mut lines: Vec<&str> = block.lines().collect();
         let first = lines[0];
         if lines.len() > 1 && !first.starts_with(' ') && first.ends_with(':') {
             roff.control("SS", [first.trim_end_matches(':')]);
             lines.remove(0);
-        } else {
+        } else if n > 0 {
+            // A section heading already starts a paragraph.
             roff.control("PP", [] as [&str; 0]);
         }
         for line in lines {
@@ -182,8 +314,10 @@ fn help_text_section(roff: &mut Roff, heading: &str, text: &str) {
 /// line break kept (so lists of files stay one per line).
 fn extra_section(roff: &mut Roff, heading: &str, text: &str) {
     roff.control("SH", [heading]);
-    for paragraph in text.split("\n\n") {
-        roff.control("PP", [] as [&str; 0]);
+    for (n, paragraph) in text.split("\n\n").enumerate() {
+        if n > 0 {
+            roff.control("PP", [] as [&str; 0]);
+        }
         for (n, line) in paragraph.lines().enumerate() {
             if n > 0 {
                 roff.control("br", [] as [&str; 0]);
@@ -211,7 +345,28 @@ fn keys_section(roff: &mut Roff, keys: &[(&str, &str)]) {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_date;
+    use super::{civil_date, fold};
+
+    #[test]
+    fn long_lines_fold_at_blanks_and_never_into_a_request() {
+        let long = format!("{} .not-a-request \\fBbold\\fR a\\ b", "word ".repeat(15));
+        let folded = fold(&format!(".SH NAME\n{long}   \n"));
+        for line in folded.lines() {
+            assert!(line.len() <= 80, "{line:?}");
+            assert_eq!(line, line.trim_end());
+        }
+        assert!(folded.contains("\n\\&.not-a-request"), "{folded}");
+        assert!(
+            folded.contains("a\\ b"),
+            "an escaped blank was split: {folded}"
+        );
+        let words = |text: &str| {
+            text.split_whitespace()
+                .map(|w| w.trim_start_matches("\\&").to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(words(&folded), words(&format!(".SH NAME {long}")));
+    }
 
     #[test]
     fn civil_dates_of_known_days() {

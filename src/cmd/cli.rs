@@ -16,7 +16,7 @@ use std::path::PathBuf;
     disable_version_flag = true,
     after_help = "Nodes that stopped reporting are shown as down, with the age of \
                   their last report and that report's data.\n\
-                  The JSON schema is described in docs/COMMANDS.md."
+                  The JSON schema: /usr/share/doc/beostat/COMMANDS.md."
 )]
 pub struct BeostatArgs {
     /// CPU count and clock (/proc/cpuinfo).
@@ -139,7 +139,8 @@ pub fn positive_seconds(text: &str) -> Result<f64, String> {
                   browser; `/-/healthy` and `/-/ready` are for probes.\n\
                   Listens on loopback unless told otherwise: `--listen :9304` serves \
                   every address.\n\
-                  Metric names and their node_exporter counterparts: docs/COMMANDS.md."
+                  Metric names and their node_exporter counterparts: \
+                  /usr/share/doc/beostat/COMMANDS.md."
 )]
 pub struct ExporterArgs {
     /// Address to listen on: HOST:PORT, [V6]:PORT, or :PORT for every address.

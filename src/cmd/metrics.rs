@@ -146,7 +146,7 @@ fn push_fixed(out: &mut String, units: i64, scale: u32) {
         return;
     }
     let mut width = scale;
-    while fraction % 10 == 0 {
+    while fraction.is_multiple_of(10) {
         fraction /= 10;
         width -= 1;
     }

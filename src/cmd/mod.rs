@@ -156,9 +156,16 @@ impl Disk {
         })
     }
 
-    /// Fraction of the size in use.
+    /// Fraction in use as df(1) counts it: used / (used + available), so
+    /// the blocks reserved for root count neither way and 100% means an
+    /// unprivileged user can write nothing more.
     pub fn used_fraction(&self) -> f32 {
-        (self.size.saturating_sub(self.free) as f64 / self.size as f64) as f32
+        let used = self.size.saturating_sub(self.free);
+        let usable = used.saturating_add(self.avail);
+        if usable == 0 {
+            return 0.0;
+        }
+        (used as f64 / usable as f64) as f32
     }
 }
 
@@ -233,5 +240,29 @@ pub fn exit(program: &str, result: Result<()>) -> ExitCode {
             log(program, error);
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Regression: beostat said 11% where df said 31% for the same
+    // filesystem (it divided by the size, reserved blocks included).
+    #[test]
+    fn disk_use_is_counted_as_df_counts_it() {
+        // SAFETY: statfs is plain old data; all zeroes is a valid value.
+        let mut statfs: libc::statfs = unsafe { std::mem::zeroed() };
+        statfs.f_frsize = 4096;
+        statfs.f_bsize = 4096;
+        statfs.f_blocks = 1000;
+        statfs.f_bfree = 700; // 300 used
+        statfs.f_bavail = 650; // 50 reserved for root
+        let disk = Disk::of(&statfs).unwrap();
+        let fraction = disk.used_fraction();
+        assert!((fraction - 300.0 / 950.0).abs() < 1e-6, "{fraction}");
+        statfs.f_bavail = 0;
+        statfs.f_bfree = 50; // full for users, root's reserve left
+        assert_eq!(Disk::of(&statfs).unwrap().used_fraction(), 1.0);
     }
 }

@@ -149,12 +149,22 @@ mod tests {
     fn this_process_has_cpu_time_and_memory() {
         let pid = std::process::id();
         let before = cpu_ns(pid).unwrap();
+        // Busy until the kernel's tick-grained count moves (bounded). The
+        // black_box inside the loop keeps a release build (the RPM's %check)
+        // from computing the sum in closed form and spending no time.
         let mut x = 0u64;
-        for i in 0..10_000_000u64 {
-            x = x.wrapping_add(i * i);
+        let mut rounds = 0;
+        while cpu_ns(pid).unwrap() == before && rounds < 1_000 {
+            for i in 0..1_000_000u64 {
+                x = x.wrapping_add(std::hint::black_box(i) * i);
+            }
+            rounds += 1;
         }
         std::hint::black_box(x);
-        assert!(cpu_ns(pid).unwrap() > before);
+        assert!(
+            cpu_ns(pid).unwrap() > before,
+            "no CPU time after {rounds} rounds"
+        );
         assert!(cpu_stat_ns(pid).is_some());
         assert!(memory(pid).unwrap().rss_kib > 0);
     }

@@ -47,7 +47,7 @@ pub struct Args {
     #[arg(short = 'N', long = "nodes", value_name = "N", default_value_t = DEFAULT_NODE_CAPACITY)]
     pub nodes: u32,
     /// Print the version and exit.
-    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    #[arg(short = 'v', short_alias = 'V', long = "version", action = ArgAction::Version)]
     pub version: Option<bool>,
     /// Directory of the shared-memory files.
     #[arg(long = "shm-dir", value_name = "DIR", default_value = DEFAULT_SHM_DIR)]
@@ -178,8 +178,8 @@ pub const MAN_SECTIONS: &[(&str, &str)] = &[
          as written. Once forked it logs to syslog (facility daemon).\n\n\
          Under systemd (recvstats.service) it runs with -f: when $NOTIFY_SOCKET is set \
          it sends READY=1 once the files and sockets are ready, and STOPPING=1 when it \
-         shuts down. The interface and other options come from /etc/sysconfig/recvstats \
-         (RECVSTATS_INTERFACE, RECVSTATS_OPTIONS).",
+         shuts down. Its options come from RECVSTATS_OPTIONS in /etc/sysconfig/recvstats \
+         (none by default: unicast, and multicast on the default interface).",
     ),
     (
         "SIGNALS",

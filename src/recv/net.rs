@@ -127,7 +127,7 @@ pub fn open(options: &NetOptions) -> Result<Sockets> {
     let granted = v4.recv_buffer_size().unwrap_or(0);
     if granted < RECEIVE_BUFFER {
         log::info!(
-            "listening on UDP port {port}; receive buffer {granted} bytes granted of {RECEIVE_BUFFER} asked (raise net.core.rmem_max, or run as root, for more)"
+            "listening on UDP port {port}; receive buffer {granted} bytes granted of {RECEIVE_BUFFER} asked (for more: sysctl -w net.core.rmem_max={RECEIVE_BUFFER}, kept in /etc/sysctl.d/; SO_RCVBUFFORCE needs CAP_NET_ADMIN, which the systemd unit does not grant)"
         );
     } else {
         log::info!("listening on UDP port {port}; receive buffer {granted} bytes granted");

@@ -130,7 +130,7 @@ pub struct Args {
     pub full_interval: Option<String>,
 
     /// Print the version.
-    #[arg(short = 'v', long = "version", action = ArgAction::Version)]
+    #[arg(short = 'v', short_alias = 'V', long = "version", action = ArgAction::Version)]
     pub version: (),
 }
 
@@ -147,7 +147,7 @@ pub const MAN_SECTIONS: &[(&str, &str)] = &[
     (
         "SERVICE",
         "sendstats.service runs `sendstats -f` with the options of \
-         /etc/sysconfig/sendstats (SENDSTATS_INTERFACE, SENDSTATS_OPTIONS). When \
+         SENDSTATS_OPTIONS in /etc/sysconfig/sendstats. When \
          $NOTIFY_SOCKET is set (systemd Type=notify) sendstats sends READY=1 once \
          its sockets are open and STOPPING=1 when it stops.",
     ),

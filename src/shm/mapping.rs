@@ -62,7 +62,7 @@ impl Mapping {
     /// Pointer to a `T` at `offset`, if it lies inside the mapping and is aligned.
     pub fn at<T>(&self, offset: usize) -> Option<*mut T> {
         let end = offset.checked_add(std::mem::size_of::<T>())?;
-        if end > self.size() || offset % std::mem::align_of::<T>() != 0 {
+        if end > self.size() || !offset.is_multiple_of(std::mem::align_of::<T>()) {
             return None;
         }
         // SAFETY: offset + size_of::<T>() <= len, so the result stays inside

@@ -3,29 +3,14 @@
 //! the way the Makefile expects them, and running make.
 #![allow(dead_code)]
 
+pub mod rpm;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root.
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// Whether `tool` runs. When it does not, the test is skipped with a
-/// message, unless `require_var` is set to 1 (as CI does): then it fails.
-pub fn tool_available(tool: &str, version_arg: &str, require_var: &str, package: &str) -> bool {
-    let runs = Command::new(tool)
-        .arg(version_arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if runs {
-        return true;
-    }
-    if std::env::var(require_var).as_deref() == Ok("1") {
-        panic!("{tool} is required ({require_var}=1) but does not run: apt-get install {package}");
-    }
-    println!("skipped: {tool} not found (apt-get install {package}; {require_var}=1 makes this a failure)");
-    false
 }
 
 /// The programs this test run built that the Makefile installs: the
