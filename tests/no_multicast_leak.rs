@@ -5,8 +5,8 @@
 //! talks over loopback. Nothing here leaves the namespace.
 //!
 //! Needs root (tcpdump switches to its own user, which a user namespace
-//! does not map, so `unshare -rn` will not do) and tcpdump; skipped (and
-//! said) without them, unless BEOSTAT_REQUIRE_ROOT=1 (CI), where it fails.
+//! does not map, so `unshare -rn` will not do) and tcpdump: `#[ignore]`d for
+//! a plain `cargo test`, run by `cargo test -- --include-ignored` (CI).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -27,38 +27,13 @@ fn checked_in_namespace(command: &str) -> Output {
         .unwrap()
 }
 
-fn usable() -> bool {
-    let tcpdump = Command::new("tcpdump")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let namespaces = Command::new("unshare")
-        .args([
-            "-n", "ip", "link", "add", "t0", "type", "veth", "peer", "name", "t1",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if tcpdump && namespaces {
-        return true;
-    }
-    let why = if tcpdump {
-        "cannot make a network namespace with a veth pair (unshare -n needs root)"
-    } else {
-        "tcpdump is not installed"
-    };
-    assert!(
-        std::env::var("BEOSTAT_REQUIRE_ROOT").as_deref() != Ok("1"),
-        "{why}, and BEOSTAT_REQUIRE_ROOT=1"
-    );
-    eprintln!("skipped: {why}");
-    false
-}
+mod requirements;
 
 #[test]
+#[ignore = "needs root and tcpdump"]
 fn the_leak_checker_fails_on_multicast_out_of_an_interface_and_passes_without() {
-    if !usable() {
-        return;
-    }
+    requirements::root();
+    requirements::tool("tcpdump", "--version", "tcpdump");
     let multicast = "import socket, struct\n\
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
         s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton('10.199.97.1'))\n\

@@ -70,7 +70,7 @@ impl ReplayStore {
         if len == 0 {
             let slots = INITIAL_SLOTS.min(max_slots);
             set_len(&file, &path, HEADER_LEN + slots * SLOT_LEN)?;
-        } else if len < HEADER_LEN || (len - HEADER_LEN) % SLOT_LEN != 0 {
+        } else if len < HEADER_LEN || !(len - HEADER_LEN).is_multiple_of(SLOT_LEN) {
             return Err(corrupt(
                 &path,
                 format!("its length {len} is not a whole number of slots"),

@@ -353,7 +353,7 @@ fn draw_compact(frame: &mut Frame, area: Rect, screen: &Screen, palette: Palette
         let first = line * per_line;
         let mut spans = vec![Span::raw(format!("{first:>5}"))];
         for number in first..(first + per_line).min(grid.count) {
-            if (number - first) % 10 == 0 {
+            if (number - first).is_multiple_of(10) {
                 spans.push(Span::raw(" "));
             }
             spans.push(cell(number as i32));
