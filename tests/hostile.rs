@@ -4,35 +4,15 @@
 //! cap, the drop counters say why, and a legitimate node's published data is
 //! byte-for-byte unchanged.
 
-use beostat::protocol::{Encoder, Header, SectionTag};
+use beostat::protocol::SectionTag;
 use beostat::shm::layout::Counter;
 use beostat::shm::Reader;
 use std::net::UdpSocket;
 use std::time::Duration;
 
 mod common;
-use common::daemon::{report_from, send, start};
+use common::daemon::{report_from, rss_kib, send, start, with_section};
 use common::{dump, wait_for_node, wait_for_received};
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
-}
-
-/// A status datagram with one text section.
-fn with_section(node: i32, sequence: u64, tag: SectionTag, text: &[u8]) -> Vec<u8> {
-    let mut encoder = Encoder::new();
-    encoder
-        .begin(&Header::status(node, sequence, beostat::shm::now_ns()))
-        .unwrap();
-    encoder.section(tag, text).unwrap();
-    encoder.finish().unwrap().to_vec()
-}
 
 #[test]
 fn a_burst_of_100000_forged_node_numbers_is_bounded_and_harmless() {

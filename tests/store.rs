@@ -18,7 +18,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::daemon::{report_from, send, start};
+use common::daemon::{report_from, rss_kib, send, start, with_section};
 use common::{wait_for_counter, wait_for_node};
 
 /// A directory on a tmpfs, as /var/shm is in production.
@@ -38,27 +38,6 @@ fn allocated(shm: &Path) -> u64 {
         .iter()
         .map(|name| std::fs::metadata(shm.join(name)).map_or(0, |m| m.blocks() * 512))
         .sum()
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap()
-}
-
-/// A status datagram of `node` carrying one text section.
-fn with_section(node: i32, sequence: u64, tag: SectionTag, text: &[u8]) -> Vec<u8> {
-    let mut encoder = Encoder::new();
-    encoder.set_limit(MAX_DATAGRAM);
-    encoder
-        .begin(&Header::status(node, sequence, beostat::shm::now_ns()))
-        .unwrap();
-    encoder.section(tag, text).unwrap();
-    encoder.finish().unwrap().to_vec()
 }
 
 /// Regression (issue 11, item 1): with node 3 never booted, the calls a

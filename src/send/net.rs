@@ -338,6 +338,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "multicasts on a real interface: out of the machine unless run in a network namespace (issue 14); tests/sendstats.rs covers this path in one"]
     fn multicast_sockets_are_built_and_hear_the_group_on_a_real_interface() {
         let Some(interface) = multicast_interface() else {
             eprintln!("no interface that is up with IFF_MULTICAST: multicast paths not exercised");
@@ -373,6 +374,7 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "multicasts on a real interface: out of the machine unless run in a network namespace (issue 14); tests/sendstats.rs covers this path in one"]
     fn ipv6_multicast_sockets_use_the_interface_index() {
         let Some(interface) = multicast_interface() else {
             eprintln!("no interface that is up with IFF_MULTICAST: multicast paths not exercised");

@@ -142,3 +142,30 @@ pub fn status(node: i32, sequence: u64, key: Option<&beostat::auth::Key>) -> Vec
         None => encoder.finish().unwrap().to_vec(),
     }
 }
+
+/// VmRSS of process `pid`, in KiB.
+pub fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+/// A status datagram of `node` carrying one text section.
+pub fn with_section(
+    node: i32,
+    sequence: u64,
+    tag: beostat::protocol::SectionTag,
+    text: &[u8],
+) -> Vec<u8> {
+    let mut encoder = Encoder::new();
+    encoder.set_limit(MAX_DATAGRAM);
+    encoder
+        .begin(&Header::status(node, sequence, beostat::shm::now_ns()))
+        .unwrap();
+    encoder.section(tag, text).unwrap();
+    encoder.finish().unwrap().to_vec()
+}
