@@ -662,7 +662,14 @@ fn in_private_network(name: &str) -> Option<String> {
     let output = Command::new("unshare")
         .arg("-rn")
         .arg(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--include-ignored", "--nocapture", "--test-threads", "1"])
+        .args([
+            "--exact",
+            name,
+            "--include-ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
         .env(IN_NETNS, "1")
         .output()
         .unwrap();
