@@ -69,8 +69,13 @@ const DOCUMENTED: &[(&str, Way)] = &[
     ("beostatus --once", Way::Run),
     ("beostat-exporter --listen 127.0.0.1:9304 &", Way::Run),
     ("curl -s http://127.0.0.1:9304/metrics | grep 'node_load1{'", Way::Run),
+    ("curl -s http://127.0.0.1:9304/web | grep '<title>'", Way::Run),
     ("cargo test", Way::NotRun(CI_RUNS_IT)),
     ("cargo test -- --include-ignored", Way::NotRun(CI_RUNS_IT)),
+    (
+        "(cd tests/web && npm ci) && cargo test --test web -- --include-ignored",
+        Way::NotRun(CI_RUNS_IT),
+    ),
     ("BEOSTAT_BLESS=1 cargo test --test header", Way::NotRun(BLESS)),
     (
         "BEOSTAT_BLESS=1 cargo test --test layout legacy_bindings_are_current -- --include-ignored",
@@ -391,7 +396,12 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
         "something was created or removed at / or /{top}"
     );
     // The daemons and commands said what the README shows.
-    for expected in ["node 12 (", "Node    Up", "beostat_node_load1{node=\"12\"}"] {
+    for expected in [
+        "node 12 (",
+        "Node    Up",
+        "beostat_node_load1{node=\"12\"}",
+        "<title>beostat: cluster</title>",
+    ] {
         assert!(
             stdout.contains(expected),
             "no {expected:?} in the output:\n{}",
