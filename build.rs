@@ -3,7 +3,8 @@
 //! `libbeostat.so` must carry the soname `libbeostat.so.1` (so programs record
 //! the major version they were linked against) and export only the `beostat_*`
 //! API (`src/libbeostat.map`), each function at version `LIBBEOSTAT_1`
-//! (the `.symver` directives this script writes for `src/symver.rs`).
+//! (the `.symver` directives this script writes, which `src/capi.rs`
+//! includes), with both the GNU and the SysV symbol hash table.
 //! Header generation is not done here: the header is committed and a test
 //! checks it is current (see `tests/header.rs`).
 
@@ -41,6 +42,10 @@ fn main() {
     println!("cargo:rerun-if-changed=include/sys/beostat.h");
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libbeostat.so.1");
     println!("cargo:rustc-cdylib-link-arg=-Wl,--version-script={map}");
+    // Both symbol hash tables: .gnu.hash for today's ld.so, the SysV .hash
+    // too, which older or non-GNU loaders and tools read (rpmlint's
+    // missing-hash-section error without it).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,--hash-style=both");
 
     let header = std::fs::read_to_string(format!("{root}/include/sys/beostat.h"))
         .expect("include/sys/beostat.h");

@@ -93,3 +93,17 @@ fn every_exported_function_has_version_libbeostat_1() {
         "no LIBBEOSTAT_1 version definition:\n{versions}"
     );
 }
+
+// rpmlint's missing-hash-section: loaders and tools that predate
+// .gnu.hash read the SysV .hash table (build.rs links with both).
+#[test]
+fn both_symbol_hash_tables_are_present() {
+    let sections = tool("readelf", &["-S", "-W", library().to_str().unwrap()]);
+    let names: Vec<&str> = sections
+        .lines()
+        .filter_map(|line| line.split(']').nth(1)?.split_whitespace().next())
+        .collect();
+    for wanted in [".hash", ".gnu.hash"] {
+        assert!(names.contains(&wanted), "no {wanted} section:\n{sections}");
+    }
+}

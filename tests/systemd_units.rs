@@ -534,6 +534,10 @@ impl Drop for Host {
 
 // Regression: both units passed `-i eth0` by default and failed on hosts
 // with predictable interface names ("interface eth0 does not exist").
+// recvstats starts with its shipped defaults; sendstats cannot guess its
+// master, so with the shipped (empty) options it must exit 2 saying what is
+// missing (the unit does not retry that), and start with the sysconfig
+// file's unicast example.
 #[test]
 #[ignore = "needs root and iproute2"]
 fn both_units_start_with_their_defaults_on_a_host_without_eth0() {
@@ -552,17 +556,43 @@ fn both_units_start_with_their_defaults_on_a_host_without_eth0() {
     let links = String::from_utf8_lossy(&links.stdout);
     assert_eq!(links.lines().count(), 2, "only lo and ens3:\n{links}");
 
-    for (unit, user) in [
-        ("recvstats.service", None),
-        ("sendstats.service", Some("65534")),
-    ] {
+    for unit in UNITS {
         let text = std::fs::read_to_string(units.join(unit)).unwrap();
-        let argv = exec_start(&text, &destdir);
+        assert_eq!(
+            unit_values(&text, "RestartPreventExitStatus"),
+            ["2"],
+            "{unit}: a usage error (exit 2) must not be retried"
+        );
+    }
+    // (unit, user, options replacing the shipped ones, starts)
+    let runs: [(&str, Option<&str>, Option<&str>, bool); 3] = [
+        ("recvstats.service", None, None, true),
+        ("sendstats.service", Some("65534"), None, false),
+        // The sysconfig file's example, with the peer as the master.
+        (
+            "sendstats.service",
+            Some("65534"),
+            Some("12 10.203.0.1"),
+            true,
+        ),
+    ];
+    for (unit, user, options, starts) in runs {
+        let text = std::fs::read_to_string(units.join(unit)).unwrap();
+        let mut argv = exec_start(&text, &destdir);
         assert!(
             !argv.iter().any(|w| w == "-i"),
             "{unit} passes -i by default: {argv:?}"
         );
-        let notify = scratch.path().join(format!("{unit}.notify"));
+        if let Some(options) = options {
+            let sysconfig =
+                std::fs::read_to_string(destdir.join("etc/sysconfig/sendstats")).unwrap();
+            assert!(
+                sysconfig.contains("SENDSTATS_OPTIONS=\"12 10.0.0.1\""),
+                "the sysconfig file's example changed:\n{sysconfig}"
+            );
+            argv.extend(options.split_whitespace().map(String::from));
+        }
+        let notify = scratch.path().join(format!("{unit}.{starts}.notify"));
         let socket = UnixDatagram::bind(&notify).unwrap();
         std::fs::set_permissions(&notify, std::fs::Permissions::from_mode(0o777)).unwrap();
         socket
@@ -586,13 +616,30 @@ fn both_units_start_with_their_defaults_on_a_host_without_eth0() {
                 "--",
             ]);
         }
-        let child = command
+        let mut child = command
             .args(&argv)
             .env("NOTIFY_SOCKET", &notify)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        if !starts {
+            let mut stderr = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut stderr)
+                .unwrap();
+            let status = child.wait().unwrap();
+            assert_eq!(status.code(), Some(2), "{unit} ({argv:?}): {stderr}");
+            assert!(
+                stderr.contains("give the masters' addresses"),
+                "{unit} ({argv:?}) does not say what is missing: {stderr}"
+            );
+            println!("{unit}: {argv:?} exits 2: {}", stderr.trim_end());
+            continue;
+        }
         let mut buffer = [0u8; 256];
         let ready = socket.recv(&mut buffer);
         // SAFETY: SIGTERM to the daemon this test started (ip, unshare, sh

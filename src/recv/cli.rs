@@ -179,7 +179,8 @@ pub const MAN_SECTIONS: &[(&str, &str)] = &[
          Under systemd (recvstats.service) it runs with -f: when $NOTIFY_SOCKET is set \
          it sends READY=1 once the files and sockets are ready, and STOPPING=1 when it \
          shuts down. Its options come from RECVSTATS_OPTIONS in /etc/sysconfig/recvstats \
-         (none by default: unicast, and multicast on the default interface).",
+         (none by default: unicast only; -i IF joins the multicast group on IF and \
+         multicasts update requests there).",
     ),
     (
         "SIGNALS",
