@@ -61,6 +61,11 @@ const DOCUMENTED: &[(&str, Way)] = &[
     ("make uninstall DESTDIR=/tmp/root", Way::Run),
     ("make dist", Way::Run),
     ("make rpm RPMBUILD_FLAGS=--nodeps", Way::Run),
+    // Exits non-zero on any error (rpmlint's own exit status).
+    (
+        "rpmlint --ignore-unused-rpmlintrc -r rpm/beostat.rpmlintrc target/rpmbuild/RPMS/*/*.rpm target/rpmbuild/SRPMS/*.rpm",
+        Way::Run,
+    ),
     ("make && sudo make install", Way::Run),
     ("cc prog.c $(pkg-config --cflags --libs libbeostat)", Way::Run),
     ("cc prog.c -lbeostat", Way::Run),
@@ -428,24 +433,61 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
         .filter(|p| p.extension().is_some_and(|e| e == "rpm"))
         .filter(|p| !p.to_string_lossy().contains("-debug"))
         .collect();
-    let lint = Command::new("rpmlint").args(&rpms).output().unwrap();
+    // The command docs/PACKAGING.md shows (its globs expanded here).
+    let lint = Command::new("rpmlint")
+        .args(["--ignore-unused-rpmlintrc", "-r"])
+        .arg(clone.join("rpm/beostat.rpmlintrc"))
+        .args(&rpms)
+        .output()
+        .unwrap();
     let report = String::from_utf8_lossy(&lint.stdout);
     println!("rpmlint:\n{report}");
     let summary = report
         .lines()
         .find(|l| l.contains(" errors, "))
         .unwrap_or_else(|| panic!("no rpmlint summary:\n{report}"));
-    // NOT YET "0 errors": Debian's rpmlint (openSUSE policy) reports 21
-    // errors on 0.1.0 (no-signature, no-packager-tag, no-group-tag,
-    // shlib-policy-name-error, non-versioned-file-in-library-package,
-    // outside-libdir-files, missing-hash-section). Until they are fixed or
-    // filtered with reasons (an rpmlintrc), this prints them and checks
-    // only that rpmlint read all four packages.
+    println!("rpmlint summary: {summary}");
     assert!(
-        summary.contains("4 packages"),
+        summary.contains("4 packages") && summary.contains(" 0 errors"),
         "rpmlint: {summary}\n{report}"
     );
-    println!("rpmlint summary: {summary}");
+    // Every warning left is one docs/PACKAGING.md explains.
+    let warnings: BTreeSet<&str> = report
+        .lines()
+        .filter_map(|l| l.split(": W: ").nth(1)?.split_whitespace().next())
+        .collect();
+    let unexplained: Vec<&&str> = warnings
+        .iter()
+        .filter(|w| !RPMLINT_WARNINGS_EXPLAINED.contains(w))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "rpmlint warnings docs/PACKAGING.md does not explain: {unexplained:?}\n{report}"
+    );
+}
+
+/// The rpmlint warnings docs/PACKAGING.md lists with their reasons (under
+/// "rpmlint"), which stay on Debian's rpmlint.
+const RPMLINT_WARNINGS_EXPLAINED: &[&str] = &[
+    "no-url-tag",
+    "invalid-license",
+    "invalid-license-exception",
+    "manpage-not-compressed",
+    "no-manual-page-for-binary",
+    "files-duplicate",
+    "requires-on-release",
+    "no-major-in-name",
+];
+
+#[test]
+fn packaging_explains_every_rpmlint_warning_the_fresh_clone_test_allows() {
+    let text = std::fs::read_to_string(root().join("docs/PACKAGING.md")).unwrap();
+    for warning in RPMLINT_WARNINGS_EXPLAINED {
+        assert!(
+            text.contains(&format!("`{warning}`")),
+            "docs/PACKAGING.md does not explain rpmlint's {warning}"
+        );
+    }
 }
 
 /// Every file under `dir`.
