@@ -477,6 +477,8 @@ const RPMLINT_WARNINGS_EXPLAINED: &[&str] = &[
     "files-duplicate",
     "requires-on-release",
     "no-major-in-name",
+    "no-buildroot-tag",
+    "invalid-url",
 ];
 
 #[test]
