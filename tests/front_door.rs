@@ -25,6 +25,7 @@
 //! `cargo test`.
 
 use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -222,6 +223,8 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
     }
     let scratch_parent = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let scratch = tempfile::tempdir_in(scratch_parent).unwrap();
+    // The unprivileged user of Way::RunAsUser reaches the clone by its path.
+    std::fs::set_permissions(scratch.path(), PermissionsExt::from_mode(0o755)).unwrap();
     let clone = scratch.path().join("beostat");
     let status = Command::new("git")
         .args(["clone", "--quiet"])
@@ -261,6 +264,7 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
         "set -euo pipefail\n\
          for dir in $OVERLAYS; do\n\
          \x20   mkdir -p \"$LAYERS/upper/$dir\" \"$LAYERS/work/$dir\"\n\
+         \x20   chmod --reference=\"/$dir\" \"$LAYERS/upper/$dir\"\n\
          \x20   mount -t overlay overlay -o \"lowerdir=/$dir,upperdir=$LAYERS/upper/$dir,workdir=$LAYERS/work/$dir\" \"/$dir\"\n\
          done\n\
          written() { echo \"== written by: $1\"; (cd \"$LAYERS/upper\" && find . -mindepth 2 ! -type d -printf '/%P\\n' | sort); echo '== end'; }\n\

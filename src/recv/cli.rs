@@ -207,7 +207,8 @@ pub const MAN_SECTIONS: &[(&str, &str)] = &[
     ),
     (
         "SEE ALSO",
-        "sendstats(8), libbeostat(3), beostat(1), beostatus(1), systemd.service(5)",
+        "sendstats(8), libbeostat(3), beostat(1), beostatus(1), beostat-exporter(8), \
+         systemd.service(5)",
     ),
 ];
 

@@ -141,15 +141,18 @@ pub fn command() -> clap::Command {
 }
 
 /// Sections of sendstats(8) beyond `--help` (which already explains
-/// destinations, node numbers, reports, running and the exit status), as
-/// (heading, text) pairs.
+/// destinations, node numbers, reports and running), as (heading, text)
+/// pairs.
 pub const MAN_SECTIONS: &[(&str, &str)] = &[
     (
         "SERVICE",
         "sendstats.service runs `sendstats -f` with the options of \
          SENDSTATS_OPTIONS in /etc/sysconfig/sendstats. When \
          $NOTIFY_SOCKET is set (systemd Type=notify) sendstats sends READY=1 once \
-         its sockets are open and STOPPING=1 when it stops.",
+         its sockets are open and STOPPING=1 when it stops. The shipped options \
+         are empty and name no master: sendstats then exits 2, and the unit does \
+         not restart it (RestartPreventExitStatus=2) until SENDSTATS_OPTIONS \
+         names the masters (12 10.0.0.1) or an interface (-i eth1).",
     ),
     (
         "SIGNALS",
@@ -162,8 +165,14 @@ pub const MAN_SECTIONS: &[(&str, &str)] = &[
          /etc/sysconfig/sendstats: options of sendstats.service.",
     ),
     (
+        "EXIT STATUS",
+        "0 success (and clean shutdown), 1 runtime error (an interface or host \
+         name that cannot be used, a socket that cannot be opened), 2 usage error.",
+    ),
+    (
         "SEE ALSO",
-        "recvstats(8), libbeostat(3), beostat(1), beostatus(1)",
+        "recvstats(8), libbeostat(3), beostat(1), beostatus(1), beostat-exporter(8), \
+         systemd.service(5)",
     ),
 ];
 
