@@ -93,9 +93,15 @@ pub fn check_rpms(topdir: &Path) {
     for path in [
         "/usr/lib/systemd/system/recvstats.service",
         "/usr/lib/systemd/system/sendstats.service",
+        "/usr/lib/systemd/system/beostat-exporter.service",
         "/etc/sysconfig/recvstats",
         "/etc/sysconfig/sendstats",
+        "/etc/sysconfig/beostat-exporter",
         "/usr/lib/tmpfiles.d/beostat.conf",
+        "/usr/share/beostat/prometheus/prometheus.yml",
+        "/usr/share/beostat/prometheus/beostat.rules.yml",
+        "/usr/share/beostat/prometheus/beostat.rules.test.yml",
+        "/usr/share/beostat/grafana/beostat-dashboard.json",
     ] {
         expected.push((path.to_string(), plain));
     }
@@ -105,7 +111,11 @@ pub fn check_rpms(topdir: &Path) {
     }
     assert_files("beostat", &listing(&beostat), &expected);
     let config = rpm_query(&["-qcp"], &beostat);
-    for file in ["/etc/sysconfig/recvstats", "/etc/sysconfig/sendstats"] {
+    for file in [
+        "/etc/sysconfig/recvstats",
+        "/etc/sysconfig/sendstats",
+        "/etc/sysconfig/beostat-exporter",
+    ] {
         assert!(
             config.lines().any(|l| l == file),
             "{file} is not %config: {config}"
