@@ -15,7 +15,10 @@
 //! README's "on each node" commands run), joined by a veth pair, so nothing
 //! leaves the machine.
 //! The top level of / and of the directory holding the clone are compared
-//! before and after (they cannot be overlaid).
+//! before and after (they cannot be overlaid). When that directory is /tmp
+//! (a clone under /tmp), writes below its top level go unseen, and the
+//! README's `make install DESTDIR=/tmp/root` lands in the real /tmp/root,
+//! which the test removes afterwards if it did not exist before.
 //!
 //! `make rpm RPMBUILD_FLAGS=--nodeps` (the README's Debian command) builds
 //! the three RPMs there; they are checked (files, modes, scriptlets,
@@ -264,6 +267,11 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
     .collect();
     let layers = scratch.path().join("layers");
     let before = (names(Path::new("/")), names(&Path::new("/").join(&top)));
+    // The README's DESTDIR. When the clone lives under /tmp, /tmp cannot be
+    // overlaid and `make install DESTDIR=/tmp/root` writes the real one
+    // (its documented place): removed after the run if the test made it.
+    let destdir = Path::new("/tmp/root");
+    let destdir_existed = destdir.exists();
 
     let mut script = String::from(
         "set -euo pipefail\n\
@@ -415,6 +423,9 @@ fn every_documented_command_works_as_written_in_a_fresh_clone() {
         !sections.contains(".debug_info") && !sections.contains(".symtab"),
         "make install left debug information in recvstats:\n{sections}"
     );
+    if !destdir_existed && destdir.exists() {
+        std::fs::remove_dir_all(destdir).unwrap();
+    }
     let after = (names(Path::new("/")), names(&Path::new("/").join(&top)));
     assert_eq!(
         before, after,
