@@ -145,28 +145,32 @@ pub fn file_usage(path: &Path) -> Option<(u64, u64)> {
 mod tests {
     use super::*;
 
+    // Regression: this measured the test process itself, whose other test
+    // threads exit while it runs; cpu_ns sums the live threads, so the
+    // total could go down and the test failed at random. A busy child of
+    // its own has one thread.
     #[test]
-    fn this_process_has_cpu_time_and_memory() {
-        let pid = std::process::id();
-        let before = cpu_ns(pid).unwrap();
-        // Busy until the kernel's tick-grained count moves (bounded). The
-        // black_box inside the loop keeps a release build (the RPM's %check)
-        // from computing the sum in closed form and spending no time.
-        let mut x = 0u64;
+    fn a_busy_process_has_cpu_time_and_memory() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .expect("sh");
+        let pid = child.id();
+        let first = cpu_ns(pid).unwrap();
+        // Until its time on a CPU moves (bounded: 10 s of polling).
         let mut rounds = 0;
-        while cpu_ns(pid).unwrap() == before && rounds < 1_000 {
-            for i in 0..1_000_000u64 {
-                x = x.wrapping_add(std::hint::black_box(i) * i);
-            }
+        while cpu_ns(pid).unwrap() == first && rounds < 1_000 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
             rounds += 1;
         }
-        std::hint::black_box(x);
-        assert!(
-            cpu_ns(pid).unwrap() > before,
-            "no CPU time after {rounds} rounds"
-        );
-        assert!(cpu_stat_ns(pid).is_some());
-        assert!(memory(pid).unwrap().rss_kib > 0);
+        let later = cpu_ns(pid).unwrap();
+        let stat = cpu_stat_ns(pid);
+        let rss = memory(pid).unwrap().rss_kib;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(later > first, "no CPU time after {rounds} rounds");
+        assert!(stat.is_some());
+        assert!(rss > 0);
     }
 
     #[test]
