@@ -469,3 +469,119 @@ fn fewer_interfaces_than_last_time_leave_zeroed_entries_in_the_file() {
     assert_eq!(reader.net_dev(1).unwrap()[0].name_bytes(), b"lo");
     assert_eq!(reader.net_dev(1).unwrap()[1], beostat_net_dev::default());
 }
+
+/// `Reader::summaries` (the web view's one-pass read) gives what
+/// `nodes()`, `count_idle_cpus` and `count_idle_cpus_on_node` give, node by
+/// node: down nodes, access rules, a node without a stat sample, a gap and
+/// a number far above the rest.
+#[test]
+fn summaries_agree_with_the_full_reads_and_the_idle_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = ShmWriter::open(&options(dir.path())).unwrap();
+    let now = monotonic_ns();
+    let stale = now.saturating_sub(60_000_000_000);
+    let first: Vec<_> = (0..4).map(|i| cpu(100 * i, 50, 0, 1000)).collect();
+    let second: Vec<_> = (0..4)
+        .map(|i| cpu(100 * i + 300 * i, 50 + 20 * i, 10, 1000 + 400))
+        .collect();
+    for (node, arrived, samples) in [
+        (-1, now, 2),
+        (0, stale, 2),
+        (1, now, 2),
+        (2, now, 0),
+        (60_000, now, 2),
+    ] {
+        // No stat sample: one report without /proc/stat.
+        let reports: Vec<Option<&[beostat_stat_cpu]>> = match samples {
+            0 => vec![None],
+            n => [&first, &second]
+                .into_iter()
+                .take(n)
+                .map(|v| Some(v.as_slice()))
+                .collect(),
+        };
+        for sample in reports {
+            writer
+                .update(
+                    node,
+                    &NodeUpdate {
+                        monotonic_ns: Some(arrived),
+                        cpu_count: Some(4),
+                        stat_cpu: sample,
+                        loadavg: Some(beostat_loadavg {
+                            load: [node as f32 + 0.5, 1.0, 2.0],
+                            ..Default::default()
+                        }),
+                        meminfo: Some(beostat_meminfo {
+                            mem: beostat_memusage {
+                                used: 3 << 30,
+                                free: (node.max(0) as u64 + 1) << 20,
+                            },
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+        }
+    }
+    writer
+        .set_access(
+            1,
+            Some(Access {
+                uid: 1000,
+                gid: 100,
+                mode: 0o100,
+            }),
+        )
+        .unwrap();
+    writer.expire();
+    let reader = Reader::new(dir.path());
+    let full = reader.nodes().unwrap();
+    for (uid, gids, threshold) in [
+        (0, vec![], 0.5f32),
+        (1000, vec![], 0.9),
+        (2000, vec![5], 0.9),
+        (2000, vec![], 2.0),
+    ] {
+        let summaries = reader.summaries(threshold, uid, &gids).unwrap();
+        let numbers: Vec<i32> = summaries.iter().map(|s| s.node).collect();
+        assert_eq!(numbers, vec![-1, 0, 1, 2, 60_000]);
+        for (s, n) in summaries.iter().zip(&full) {
+            assert_eq!(s.node, n.node);
+            assert_eq!(s.state, n.state, "node {}", n.node);
+            assert_eq!(s.cpu_count, n.cpu_count);
+            assert_eq!(s.load1, n.loadavg.load[0]);
+            assert_eq!(s.meminfo.mem.free, n.meminfo.mem.free);
+            assert_eq!(s.net_rate, n.net_rate);
+            let sampled = n.stat_cpu.len().min(n.stat_cpu_previous.len());
+            let mean = (sampled > 0).then(|| {
+                (0..sampled).filter_map(|c| n.cpu_percent(c)).sum::<f32>() / sampled as f32
+            });
+            assert_eq!(s.cpu_busy, mean, "node {}", n.node);
+            let admitted = n.node != 1 || uid == 0 || uid == 1000;
+            let idle = if s.state == NodeState::Up && admitted {
+                reader.count_idle_cpus_on_node(n.node, threshold).unwrap()
+            } else {
+                0
+            };
+            assert_eq!(s.idle_cpus, idle, "node {} uid {uid}", n.node);
+        }
+        let total: i32 = summaries
+            .iter()
+            .filter(|s| s.node >= 0)
+            .map(|s| s.idle_cpus)
+            .sum();
+        assert_eq!(
+            total,
+            reader.count_idle_cpus(threshold, uid, &gids).unwrap()
+        );
+    }
+    // The cases above are not vacuous.
+    let root = reader.summaries(0.5, 0, &[]).unwrap();
+    assert_eq!(root[1].state, NodeState::Down);
+    assert_eq!(root[3].cpu_busy, None, "no stat sample: no CPU use");
+    assert!(root[2].cpu_busy.is_some_and(|b| b > 0.0 && b < 1.0));
+    let idle_for = |uid| reader.summaries(2.0, uid, &[]).unwrap()[2].idle_cpus;
+    assert_eq!((idle_for(0), idle_for(1000), idle_for(2000)), (4, 4, 0));
+}

@@ -15,7 +15,7 @@ pub mod seqlock;
 pub mod writer;
 
 pub use layout::{beostat_cpu_times, Counter, RecordShape};
-pub use reader::{default_dir, NodeData, NodeState, Reader};
+pub use reader::{default_dir, NodeData, NodeState, NodeSummary, Reader};
 pub use writer::{
     legacy_stat_cpu, monotonic_ns, now_ns, Access, NodeUpdate, ShmWriter, WriterOptions,
 };

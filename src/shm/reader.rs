@@ -103,6 +103,33 @@ impl NodeData {
     }
 }
 
+/// What a whole-cluster view needs of one node ([`Reader::summaries`]):
+/// read in one pass with the idle CPUs, without copying the record's
+/// arrays or allocating per node.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSummary {
+    /// Node number (-1 is the master).
+    pub node: i32,
+    /// Up or down, judged against the expiry time now.
+    pub state: NodeState,
+    /// Number of CPUs.
+    pub cpu_count: i32,
+    /// 1-minute load average.
+    pub load1: f32,
+    /// /proc/meminfo in bytes.
+    pub meminfo: beostat_meminfo,
+    /// Bytes per second over all interfaces.
+    pub net_rate: u64,
+    /// Mean busy fraction (0.0..=1.0) of the CPUs between the last two
+    /// samples, as [`NodeData::cpu_percent`] averages; `None` before the
+    /// node's first stat sample.
+    pub cpu_busy: Option<f32>,
+    /// CPUs busy less than the threshold asked for, when the node is up and
+    /// its rules admit the caller; 0 otherwise (what
+    /// [`Reader::count_idle_cpus`] adds up over the compute nodes).
+    pub idle_cpus: i32,
+}
+
 /// Header facts about the files.
 #[derive(Debug, Clone, Copy)]
 pub struct ControlInfo {
@@ -481,6 +508,41 @@ impl Reader {
                 Some(e) => Err(e),
                 None => Ok(total),
             }
+        })
+    }
+
+    /// Every node that has reported (the master first, then by number),
+    /// summarised for a whole-cluster view, with the CPUs busy less than
+    /// `threshold` that `uid` may use: one pass over the index, each record
+    /// read once, nothing copied but the fields of [`NodeSummary`].
+    pub fn summaries(
+        &self,
+        threshold: f32,
+        uid: uid_t,
+        gids: &[gid_t],
+    ) -> Result<Vec<NodeSummary>> {
+        self.with(|s| {
+            let mut out = Vec::new();
+            let mut failure = None;
+            s.for_each_entry(|node, offset| {
+                if failure.is_some() {
+                    return;
+                }
+                let summary = s.record_at(offset).and_then(|(record, shape)| {
+                    s.summary(node, record, shape, threshold, uid, gids)
+                });
+                match summary {
+                    Ok(summary) => out.push(summary),
+                    Err(Error::UnknownNode(_)) => {}
+                    Err(e) => failure = Some(e),
+                }
+            })?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            out.sort_unstable_by_key(|summary| summary.node);
+            out.dedup_by_key(|summary| summary.node);
+            Ok(out)
         })
     }
 }
@@ -919,6 +981,47 @@ impl Snapshot {
             0
         })
     }
+
+    /// The [`NodeSummary`] of a found record: one consistent read.
+    fn summary(
+        &self,
+        node: i32,
+        record: *const beostat_node_record,
+        shape: RecordShape,
+        threshold: f32,
+        uid: uid_t,
+        gids: &[gid_t],
+    ) -> Result<NodeSummary> {
+        let (state, arrived, rules, cpu_count, loadavg, meminfo, net_rate, cpus) = self
+            .read_located(node, record, shape, |r, shape| {
+                (
+                    unsafe_load!(r, state),
+                    unsafe_load!(r, monotonic_ns),
+                    access_rules(r),
+                    unsafe_load!(r, cpu_count),
+                    unsafe_load!(r, loadavg),
+                    unsafe_load!(r, meminfo),
+                    unsafe_load!(r, net_rate),
+                    busy_and_idle(r, shape, threshold),
+                )
+            })?;
+        let (busy_sum, sampled, idle) = cpus;
+        let state = self.judge(state, arrived);
+        Ok(NodeSummary {
+            node,
+            state,
+            cpu_count,
+            load1: loadavg.load[0],
+            meminfo,
+            net_rate,
+            cpu_busy: (sampled > 0).then(|| busy_sum / sampled as f32),
+            idle_cpus: if state == NodeState::Up && admits(rules, uid, gids) {
+                idle
+            } else {
+                0
+            },
+        })
+    }
 }
 
 /// A record's access rules: (rules set, owner, group, mode). Called inside
@@ -953,21 +1056,38 @@ fn admits(rules: (bool, uid_t, gid_t, u32), uid: uid_t, gids: &[gid_t]) -> bool 
 /// between its two samples; 0 without a stat sample. Called inside a
 /// seqlock read.
 fn count_idle(r: *const beostat_node_record, shape: RecordShape, threshold: f32) -> i32 {
+    busy_and_idle(r, shape, threshold).2
+}
+
+/// Over a record's CPUs with two samples: (sum of their busy fractions,
+/// how many, how many are busy less than `threshold`). No CPU counts
+/// before the node's first stat sample. Called inside a seqlock read with
+/// a pointer to a whole record of `shape`.
+fn busy_and_idle(
+    r: *const beostat_node_record,
+    shape: RecordShape,
+    threshold: f32,
+) -> (f32, usize, i32) {
     let has_stat = unsafe_load!(r, flags) & BEOSTAT_RECORD_HAS_STAT != 0;
     let count = (unsafe_load!(r, cpu_count).max(0) as usize).min(shape.cpus as usize);
     let base = r as *const u8;
-    (0..if has_stat { count } else { 0 })
-        .filter(|&c| {
-            // SAFETY: c < shape.cpus: inside this record.
-            let (current, previous) = unsafe {
-                (
-                    seqlock::load(base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times),
-                    seqlock::load(base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times),
-                )
-            };
-            cpu_usage(&legacy_stat_cpu(&current), &legacy_stat_cpu(&previous)) < threshold
-        })
-        .count() as i32
+    let (mut sum, mut idle) = (0.0f32, 0i32);
+    let sampled = if has_stat { count } else { 0 };
+    for c in 0..sampled {
+        // SAFETY: c < shape.cpus: inside this record.
+        let (current, previous) = unsafe {
+            (
+                seqlock::load(base.add(shape.cpu_offset(c, false)) as *const beostat_cpu_times),
+                seqlock::load(base.add(shape.cpu_offset(c, true)) as *const beostat_cpu_times),
+            )
+        };
+        let busy = cpu_usage(&legacy_stat_cpu(&current), &legacy_stat_cpu(&previous));
+        sum += busy;
+        if busy < threshold {
+            idle += 1;
+        }
+    }
+    (sum, sampled, idle)
 }
 
 fn open_read(path: &Path) -> Result<File> {

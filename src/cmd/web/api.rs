@@ -1,6 +1,6 @@
 //! The web view's JSON: what `/api/cluster` and `/api/node` answer. Pure
-//! functions of a [`Snapshot`] (and the counts the reader gives), so tests
-//! check every value without a server.
+//! functions of what the reader gives (node summaries for the cluster, a
+//! [`Snapshot`] for one node), so tests check every value without a server.
 //!
 //! This is the page's private format, not a schema for scripts (that is
 //! `beostat --json`, [`crate::cmd::json`]): it may change with the page it
@@ -11,7 +11,8 @@
 use crate::cmd::json;
 use crate::cmd::text::Sections;
 use crate::cmd::{memory_fraction, Snapshot};
-use crate::shm::{beostat_cpu_times, NodeData, NodeState};
+use crate::shm::reader::ControlInfo;
+use crate::shm::{beostat_cpu_times, NodeData, NodeState, NodeSummary};
 use serde::Serialize;
 
 /// What the cells of the cluster view are coloured by.
@@ -51,21 +52,14 @@ impl Metric {
     }
 
     /// The node's value, or -1 when it has none (no sample yet).
-    pub fn value(self, n: &NodeData) -> i64 {
+    pub fn value(self, n: &NodeSummary) -> i64 {
         match self {
-            Metric::Cpu => {
-                let cpus = n.stat_cpu.len().min(n.stat_cpu_previous.len());
-                if cpus == 0 {
-                    return -1;
-                }
-                let sum: f32 = (0..cpus).filter_map(|c| n.cpu_percent(c)).sum();
-                (sum / cpus as f32 * 100.0).round() as i64
-            }
+            Metric::Cpu => n.cpu_busy.map_or(-1, |busy| (busy * 100.0).round() as i64),
             Metric::Load => {
                 if n.cpu_count <= 0 {
                     return -1;
                 }
-                (n.loadavg.load[0] / n.cpu_count as f32 * 100.0).round() as i64
+                (n.load1 / n.cpu_count as f32 * 100.0).round() as i64
             }
             Metric::Memory => {
                 memory_fraction(&n.meminfo).map_or(-1, |f| (f * 100.0).round() as i64)
@@ -127,21 +121,23 @@ fn state_char(state: NodeState) -> char {
     }
 }
 
-/// The cluster document of `snapshot`, with `idle_cpus` counted by the
-/// reader for `idle_threshold`.
+/// The cluster document of the nodes the reader summarised
+/// ([`crate::shm::Reader::summaries`], with idle CPUs counted below
+/// `idle_threshold`), read at `taken_ns` under `control`.
 pub fn cluster(
-    snapshot: &Snapshot,
+    taken_ns: u64,
+    control: &ControlInfo,
+    nodes: &[NodeSummary],
     metric: Metric,
-    idle_cpus: i64,
     idle_threshold: f32,
     writer_running: bool,
 ) -> Cluster {
-    let count = snapshot.control.node_count as usize;
+    let count = control.node_count as usize;
     let mut states = vec![b'-'; count];
     let mut values = vec![-1i64; count];
-    let (mut up, mut down, mut cpus_up) = (0u32, 0u32, 0u64);
+    let (mut up, mut down, mut cpus_up, mut idle_cpus) = (0u32, 0u32, 0u64, 0i64);
     let mut master = None;
-    for n in &snapshot.nodes {
+    for n in nodes {
         if n.node < 0 {
             master = Some(Master {
                 state: state_char(n.state),
@@ -149,6 +145,8 @@ pub fn cluster(
             });
             continue;
         }
+        // What beostat_count_idle_cpus adds up: every compute node's.
+        idle_cpus += i64::from(n.idle_cpus);
         let Some(slot) = states.get_mut(n.node as usize) else {
             continue;
         };
@@ -162,10 +160,10 @@ pub fn cluster(
         }
     }
     Cluster {
-        taken_ms: snapshot.taken_ns / 1_000_000,
-        writer_pid: snapshot.control.writer_pid,
+        taken_ms: taken_ns / 1_000_000,
+        writer_pid: control.writer_pid,
         writer_running,
-        expiry_s: snapshot.control.node_expiry_secs,
+        expiry_s: control.node_expiry_secs,
         node_count: count as u32,
         up,
         down,

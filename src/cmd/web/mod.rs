@@ -159,14 +159,17 @@ impl Web {
                 .filter(|t| t.is_finite() && *t >= 0.0)
                 .ok_or_else(|| bad_request(format!("idle {text:?}: expected a fraction")))?,
         };
-        let snapshot = Snapshot::read(&self.reader).map_err(unavailable)?;
+        // The summaries, not a Snapshot: a few fields of each record, read
+        // in the same pass that counts the idle CPUs (docs/PERFORMANCE.md,
+        // "Web view").
+        let control = self.reader.control().map_err(unavailable)?;
         let (uid, gids) = crate::capi::caller_credentials();
-        let idle = self
+        let nodes = self
             .reader
-            .count_idle_cpus(threshold, uid, &gids)
+            .summaries(threshold, uid, &gids)
             .map_err(unavailable)?;
-        let running = process_alive(snapshot.control.writer_pid);
-        let document = api::cluster(&snapshot, metric, idle.into(), threshold, running);
+        let running = process_alive(control.writer_pid);
+        let document = api::cluster(now_ns(), &control, &nodes, metric, threshold, running);
         Ok(to_json(&document))
     }
 
