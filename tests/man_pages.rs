@@ -144,17 +144,23 @@ fn libbeostat_3_describes_every_function_errno_and_the_environment() {
     }
 }
 
-#[test]
-#[ignore = "needs groff"]
-fn groff_reads_every_page_without_a_warning() {
-    requirements::tool("groff", "--version", "groff-base");
-    let scratch = tempfile::tempdir().unwrap();
-    let dir = generated_man_pages(scratch.path());
+/// Every page: the generated ones (in `scratch`) and libbeostat(3).
+fn every_page(scratch: &Path) -> Vec<PathBuf> {
+    let dir = generated_man_pages(scratch);
     let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     pages.push(root().join("man/libbeostat.3"));
+    pages
+}
+
+#[test]
+#[ignore = "needs groff"]
+fn groff_reads_every_page_without_a_warning() {
+    requirements::tool("groff", "--version", "groff-base");
+    let scratch = tempfile::tempdir().unwrap();
+    let pages = every_page(scratch.path());
     for page in pages {
         let output = Command::new("groff")
             .args(["-man", "-ww", "-z", "-Tutf8"])
@@ -179,12 +185,7 @@ fn groff_reads_every_page_without_a_warning() {
 fn mandoc_lint_finds_nothing_on_any_page() {
     requirements::tool("mandoc", "-h", "mandoc");
     let scratch = tempfile::tempdir().unwrap();
-    let dir = generated_man_pages(scratch.path());
-    let mut pages: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    pages.push(root().join("man/libbeostat.3"));
+    let pages = every_page(scratch.path());
     assert!(pages.len() >= 6, "{pages:?}");
     for page in pages {
         let output = Command::new("mandoc")
